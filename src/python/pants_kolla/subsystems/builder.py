@@ -1,0 +1,35 @@
+"""The out-of-process builder: `kolla_builder.py` run from a venv PEX with the docker SDK."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+from pants.backend.python.subsystems.python_tool_base import LockfileRules, PythonToolBase
+from pants.backend.python.target_types import EntryPoint
+from pants.engine.fs import CreateDigest, FileContent
+from pants.engine.rules import collect_rules
+
+BUILDER_MODULE = "kolla_builder"
+
+
+class KollaBuilder(PythonToolBase):
+    options_scope = "kolla-builder"
+    name = "kolla-builder"
+    help = "The Python environment (docker SDK) of the process that builds images."
+
+    default_version = "docker>=7,<8"
+    default_main = EntryPoint(BUILDER_MODULE)
+    default_requirements = ["docker>=7,<8"]
+    register_interpreter_constraints = True
+    default_interpreter_constraints = ["CPython>=3.9,<3.12"]
+    default_lockfile_resource = ("pants_kolla.subsystems", "kolla_builder.lock")
+    lockfile_rules_type = LockfileRules.SIMPLE
+
+    @staticmethod
+    def script_digest_request() -> CreateDigest:
+        script = importlib.resources.read_binary("pants_kolla.builder", f"{BUILDER_MODULE}.py")
+        return CreateDigest([FileContent(f"{BUILDER_MODULE}.py", script)])
+
+
+def rules():
+    return [*collect_rules(), *KollaBuilder.rules()]

@@ -1,0 +1,169 @@
+"""Targets: `kolla_image` (one folder under images/), `debian_rootfs` (a base made by mmdebstrap) and
+`kolla_template_library` (Jinja macros shared by every template)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pants.engine.addresses import Address
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    Dependencies,
+    MultipleSourcesField,
+    SingleSourceField,
+    StringField,
+    StringSequenceField,
+    Tags,
+    Target,
+)
+from pants.util.strutil import help_text
+
+from pants_kolla import install_types
+
+
+class KollaInstallTypeField(StringField):
+    alias = "install_type"
+    required = True
+    valid_choices = install_types.ALL
+    help = help_text(
+        """
+        How the image installs its software: `binary` (distribution packages), `source` (upstream
+        releases and wheels) or `infra` (neither: built once, whatever install types a run asks for).
+
+        Use `parametrize("binary", "source")` for an image built both ways. The value is also added to
+        the target's `tags`, so `pants --tag=infra package images/::` selects infra images only.
+        """
+    )
+
+
+class KollaParentField(StringField):
+    alias = "parent"
+    required = True
+    help = help_text(
+        """
+        Address of the image this one is built `FROM`: another `kolla_image` or a `debian_rootfs`.
+
+        A binary/source image gets its parent's variant of the same install type when the parent is
+        parametrized; an infra image's parent must be infra (or a rootfs). The rendered template sees
+        the parent's image name as `parent_image`.
+        """
+    )
+
+
+class KollaTemplateField(SingleSourceField):
+    alias = "template"
+    required = False
+    default = "Dockerfile.j2"
+    expected_file_extensions = (".j2",)
+    help = "The Jinja2 template rendered into this image's Dockerfile."
+
+
+class KollaImageNameField(StringField):
+    alias = "image_name"
+    help = help_text(
+        """
+        The image's name without namespace, prefix or tag (Kolla's image name). Defaults to the
+        target's name, which defaults to the folder name.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+        return super().compute_value(raw_value, address) or address.target_name
+
+
+class KollaImageDependenciesField(Dependencies):
+    help = help_text(
+        """
+        Files COPY'd or ADD'ed into the build context (`files`/`resources` targets). Files in the image's
+        folder appear at the context root, as in Kolla; others keep their repo path. Nothing else from
+        the folder is sent to the engine.
+        """
+    )
+
+
+class KollaBuildArgsField(StringSequenceField):
+    alias = "build_args"
+    help = "Build arguments `NAME=value` passed to the build (part of the image's cache key)."
+
+
+def _with_install_type_tag(unhydrated_values: Mapping[str, Any]) -> dict[str, Any]:
+    """Pants' `--tag` filter reads the `tags` field; we derive the install type tag instead of asking
+    users to repeat it. By the time a Target is built, `parametrize` has been expanded."""
+    values = dict(unhydrated_values)
+    install_type = values.get(KollaInstallTypeField.alias)
+    if isinstance(install_type, str):
+        tags = tuple(values.get(Tags.alias) or ())
+        if install_type not in tags:
+            values[Tags.alias] = (*tags, install_type)
+    return values
+
+
+class KollaImageTarget(Target):
+    alias = "kolla_image"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        KollaInstallTypeField,
+        KollaParentField,
+        KollaTemplateField,
+        KollaImageNameField,
+        KollaImageDependenciesField,
+        KollaBuildArgsField,
+    )
+    help = help_text(
+        """
+        A Kolla-style container image: a Jinja2 `Dockerfile.j2` rendered with the `[kolla]` context and
+        built FROM its parent image, with only the declared files in the build context.
+        """
+    )
+
+    def __init__(self, unhydrated_values: Mapping[str, Any], address: Address, *args, **kwargs):
+        super().__init__(_with_install_type_tag(unhydrated_values), address, *args, **kwargs)
+
+
+class DebianSuiteField(StringField):
+    alias = "suite"
+    default = "bookworm"
+    help = "The Debian suite mmdebstrap installs (e.g. `bookworm`)."
+
+
+class DebianVariantField(StringField):
+    alias = "variant"
+    default = "minbase"
+    valid_choices = ("extract", "custom", "essential", "apt", "required", "minbase", "buildd",
+                     "important", "debootstrap", "standard")
+    help = "mmdebstrap's `--variant`."
+
+
+class DebianPackagesField(StringSequenceField):
+    alias = "packages"
+    default = ()
+    help = "Extra Debian packages installed into the rootfs (mmdebstrap's `--include`)."
+
+
+class DebianRootfsTarget(Target):
+    alias = "debian_rootfs"
+    core_fields = (*COMMON_TARGET_FIELDS, DebianSuiteField, DebianVariantField, DebianPackagesField,
+                   KollaImageNameField)
+    help = help_text(
+        """
+        A Debian root filesystem built with mmdebstrap and packed as a one-layer image, so that no
+        registry is needed for base images. `kolla_image` targets use it as `parent`.
+        """
+    )
+
+
+class KollaTemplateLibrarySourcesField(MultipleSourcesField):
+    default = ("*.j2",)
+    expected_file_extensions = (".j2",)
+
+
+class KollaTemplateLibraryTarget(Target):
+    alias = "kolla_template_library"
+    core_fields = (*COMMON_TARGET_FIELDS, KollaTemplateLibrarySourcesField)
+    help = help_text(
+        """
+        Jinja2 files (e.g. `macros.j2`) importable by every image template by file name:
+        `{% import "macros.j2" as macros %}`. Every `kolla_image` depends on them.
+        """
+    )

@@ -1,0 +1,94 @@
+"""Rule: render one image's Dockerfile from its template, the template libraries and `[kolla]`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pants.engine.addresses import Address, Addresses
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    Targets,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+
+from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.render import TemplateRenderError, render_template
+from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.target_types import KollaTemplateField, KollaTemplateLibrarySourcesField
+from pants_kolla.template_context import template_context
+from pants_kolla.util_rules.image_graph import KollaRepo
+
+
+class KollaInputError(Exception):
+    """A user error in the image tree or a template: message only, no traceback needed."""
+
+
+@dataclass(frozen=True)
+class RenderDockerfileRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class RenderedDockerfile:
+    address: Address
+    template_path: str
+    content: str
+    digest: Digest  # a single file named `Dockerfile`
+
+
+@rule(desc="Render a Kolla Dockerfile template")
+async def render_dockerfile(
+    request: RenderDockerfileRequest, repo: KollaRepo, kolla: KollaSubsystem
+) -> RenderedDockerfile:
+    naming = kolla.naming()
+    try:
+        node = repo.graph.node(request.address)
+        parent = repo.graph.parent_of(request.address)
+        repo.graph.ancestry(request.address)
+    except ImageGraphError as e:
+        raise KollaInputError(str(e)) from None
+    assert parent is not None, "rootfs targets are not rendered"
+
+    wrapped, libraries = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
+        Get(Targets, Addresses(repo.template_libraries)),
+    )
+    template_field = wrapped.target[KollaTemplateField]
+    hydrated = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(template_field)),
+        *(Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField]))
+          for t in libraries),
+    )
+    contents = await MultiGet(Get(DigestContents, Digest, h.snapshot.digest) for h in hydrated)
+    template_path = template_field.file_path
+    if not contents[0]:
+        raise KollaInputError(
+            f"{request.address.spec_path}/BUILD: target `{request.address.spec}`, field `template`: "
+            f"`{template_path}` does not exist."
+        )
+    templates = {os.path.basename(fc.path): fc.content.decode() for c in contents[1:] for fc in c}
+    templates[template_path] = contents[0][0].content.decode()
+
+    context = template_context(
+        node,
+        naming.ref(parent),
+        naming,
+        base_distro_tag=kolla.base_distro_tag,
+        maintainer=kolla.maintainer,
+        openstack_release=kolla.openstack_release,
+    )
+    try:
+        text = render_template(template_path, templates, context, origin=f"`{request.address.spec}`")
+    except TemplateRenderError as e:
+        raise KollaInputError(str(e)) from None
+    digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
+    return RenderedDockerfile(request.address, template_path, text, digest)
+
+
+def rules():
+    return collect_rules()
