@@ -34,8 +34,15 @@ class ImageNode:
         return self.install_type in install_types.PER_TYPE
 
 
+def display(address: Address) -> str:
+    """`images/cron` rather than `images/cron:cron`, as users write it."""
+    spec = address.spec
+    default_name = f"{address.spec_path}:{address.spec_path.rsplit('/', 1)[-1]}"
+    return address.spec_path + spec[len(default_name):] if spec.startswith(default_name) else spec
+
+
 def where(address: Address, field: str) -> str:
-    return f"{address.spec_path or '.'}/BUILD: target `{address.spec}`, field `{field}`"
+    return f"{address.spec_path or '.'}/BUILD: target `{display(address)}`, field `{field}`"
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class ImageGraph:
         if not variants:
             raise ImageGraphError(
                 f"{where(address, 'parent')}: no kolla_image or debian_rootfs target `{spec}` "
-                f"(looked for `{parent_address.spec}`)."
+                f"(looked for `{display(parent_address)}`)."
             )
         exact = [v for v in variants if v.address == parent_address]
         if exact:
@@ -104,14 +111,14 @@ class ImageGraph:
             return
         if child.install_type == install_types.INFRA:
             raise ImageGraphError(
-                f"{where(child.address, 'parent')}: infra image `{child.address.spec}` has parent "
-                f"`{parent.address.spec}` whose install_type is `{parent.install_type}`. Infra images "
+                f"{where(child.address, 'parent')}: infra image `{display(child.address)}` has parent "
+                f"`{display(parent.address)}` whose install_type is `{parent.install_type}`. Infra images "
                 f"must descend from infra images or a debian_rootfs only."
             )
         if child.install_type != parent.install_type:
             raise ImageGraphError(
                 f"{where(child.address, 'parent')}: `{child.install_type}` image "
-                f"`{child.address.spec}` has a `{parent.install_type}` parent `{parent.address.spec}`."
+                f"`{display(child.address)}` has a `{parent.install_type}` parent `{display(parent.address)}`."
             )
 
     def ancestry(self, address: Address) -> list[ImageNode]:
@@ -123,7 +130,7 @@ class ImageGraph:
             if parent is None:
                 return chain
             if parent.address in seen:
-                cycle = " -> ".join(n.address.spec for n in [*chain, parent])
+                cycle = " -> ".join(display(n.address) for n in [*chain, parent])
                 raise ImageGraphError(f"{where(address, 'parent')}: parent cycle: {cycle}.")
             seen.add(parent.address)
             chain.append(parent)

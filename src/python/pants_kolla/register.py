@@ -1,5 +1,7 @@
 """pants-kolla: build Kolla-style image trees (binary, source and infra install types) with Pants."""
 
+from pants.backend.python.util_rules import pex
+
 from pants_kolla.goals import package
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
@@ -8,6 +10,7 @@ from pants_kolla.util_rules import build, engine, image_graph, render
 
 def rules():
     return [
+        *pex.rules(),  # the builder runs from a venv PEX, with or without the Python backend
         *builder.rules(),
         *image_graph.rules(),
         *render.rules(),

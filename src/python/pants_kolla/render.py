@@ -23,7 +23,11 @@ def _template_line(error: BaseException, template_names: set[str]) -> str:
 
 def make_environment(templates: Mapping[str, str]) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.DictLoader(dict(templates)),
+        # Unlike DictLoader, report each template's name as its filename, so that errors raised while
+        # rendering carry `path:line` in their traceback.
+        loader=jinja2.FunctionLoader(
+            lambda name: (templates[name], name, lambda: True) if name in templates else None
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

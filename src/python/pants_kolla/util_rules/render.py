@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address, Addresses
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     HydratedSources,
@@ -16,7 +16,7 @@ from pants.engine.target import (
     WrappedTargetRequest,
 )
 
-from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.image_graph import ImageGraphError, display
 from pants_kolla.render import TemplateRenderError, render_template
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaTemplateField, KollaTemplateLibrarySourcesField
@@ -58,17 +58,18 @@ async def render_dockerfile(
         Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
         Get(Targets, Addresses(repo.template_libraries)),
     )
-    template_field = wrapped.target[KollaTemplateField]
-    hydrated = await MultiGet(
-        Get(HydratedSources, HydrateSourcesRequest(template_field)),
-        *(Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField]))
-          for t in libraries),
+    template_path = wrapped.target[KollaTemplateField].file_path
+    # Read the template by path rather than by hydrating the field: a missing file then gets our error.
+    library_sources = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField])) for t in libraries
     )
-    contents = await MultiGet(Get(DigestContents, Digest, h.snapshot.digest) for h in hydrated)
-    template_path = template_field.file_path
+    contents = await MultiGet(
+        Get(DigestContents, PathGlobs([template_path])),
+        *(Get(DigestContents, Digest, h.snapshot.digest) for h in library_sources),
+    )
     if not contents[0]:
         raise KollaInputError(
-            f"{request.address.spec_path}/BUILD: target `{request.address.spec}`, field `template`: "
+            f"{request.address.spec_path}/BUILD: target `{display(request.address)}`, field `template`: "
             f"`{template_path}` does not exist."
         )
     templates = {os.path.basename(fc.path): fc.content.decode() for c in contents[1:] for fc in c}
@@ -83,7 +84,7 @@ async def render_dockerfile(
         openstack_release=kolla.openstack_release,
     )
     try:
-        text = render_template(template_path, templates, context, origin=f"`{request.address.spec}`")
+        text = render_template(template_path, templates, context, origin=f"`{display(request.address)}`")
     except TemplateRenderError as e:
         raise KollaInputError(str(e)) from None
     digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
