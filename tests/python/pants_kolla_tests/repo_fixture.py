@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SANDBOX = Path.cwd()
-BUILD_LINE = re.compile(r"Starting: Building (\S+)")
+BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:

@@ -1,0 +1,100 @@
+"""`pants package images/::` on the real images/ tree against a real Docker engine (nested Pants).
+
+The tests share one scratch repo and run in order: cold build, no-op, leaf change, undeclared file,
+declared file in base, engine repair, tag filter.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pants_kolla_tests.repo_fixture import ScratchRepo
+
+INFRA = ["base", "cron"]
+PER_TYPE = ["openstack-base", "keystone"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> ScratchRepo:
+    repo = ScratchRepo(tmp_path_factory.mktemp("repo"))
+    repo.add_images()
+    return repo
+
+
+def refs(repo: ScratchRepo, infra=(), per_type=(), rootfs=False) -> list[str]:
+    names = [*infra, *(f"debian-{t}-{n}" for n in per_type for t in ("binary", "source"))]
+    if rootfs:
+        names.append("debian-bookworm-rootfs")
+    return sorted(repo.ref(n) for n in names)
+
+
+def package(repo: ScratchRepo, *args: str):
+    run = repo.pants(*args, "package", "images/::")
+    assert run.returncode == 0, run.stderr[-6000:]
+    return run
+
+
+def containers_created_during(docker_client, since: float) -> int:
+    events = docker_client.events(since=int(since), until=int(time.time()) + 1, decode=True,
+                                  filters={"type": "container", "event": "create"})
+    return sum(1 for _ in events)
+
+
+def test_cold_build_builds_infra_once_and_per_type_images_per_type(repo, docker_client) -> None:
+    run = package(repo)
+    assert run.built == refs(repo, INFRA, PER_TYPE, rootfs=True)
+    for ref in refs(repo, INFRA, PER_TYPE, rootfs=True):
+        docker_client.images.get(ref)
+    # One image for base and cron, not one per type: a single tag each, and per-type images share it.
+    base_id = docker_client.images.get(repo.ref("base")).id
+    for install_type in ("binary", "source"):
+        image = docker_client.images.get(repo.ref(f"debian-{install_type}-openstack-base"))
+        assert image.attrs["RootFS"]["Layers"][: len(docker_client.images.get(base_id).attrs["RootFS"]["Layers"])] == \
+            docker_client.images.get(base_id).attrs["RootFS"]["Layers"]
+        env = dict(e.split("=", 1) for e in image.attrs["Config"]["Env"])
+        assert env["KOLLA_INSTALL_TYPE"] == install_type
+    for name in INFRA:
+        env = docker_client.images.get(repo.ref(name)).attrs["Config"]["Env"]
+        assert not any(e.startswith("KOLLA_INSTALL_TYPE") for e in env)
+    assert (repo.root / "dist/images/cron/Dockerfile").is_file()
+    assert "Successfully built" in (repo.root / "dist/images/cron/build.log").read_text()
+
+
+def test_second_run_builds_nothing(repo, docker_client) -> None:
+    start = time.time()
+    run = package(repo)
+    assert run.built == []
+    assert containers_created_during(docker_client, start) == 0
+
+
+def test_template_change_rebuilds_only_that_image_in_both_types(repo) -> None:
+    template = repo.read("images/keystone/Dockerfile.j2")
+    repo.write("images/keystone/Dockerfile.j2", template + 'LABEL changed_by_test="1"\n')
+    assert package(repo).built == refs(repo, per_type=["keystone"])
+
+
+def test_undeclared_file_in_image_folder_rebuilds_nothing(repo) -> None:
+    repo.write("images/cron/NOTES.txt", "not declared, never sent to the engine\n")
+    repo.write("images/base/secret.key", "not declared either\n")
+    assert package(repo).built == []
+
+
+def test_declared_file_in_base_rebuilds_base_and_descendants_only(repo) -> None:
+    repo.write("images/base/kolla_start", repo.read("images/base/kolla_start") + "# changed\n")
+    assert package(repo).built == refs(repo, INFRA, PER_TYPE)
+
+
+def test_deleted_engine_image_is_repaired_without_rebuilding(repo, docker_client) -> None:
+    docker_client.images.remove(repo.ref("cron"))
+    run = package(repo)
+    assert run.built == []
+    docker_client.images.get(repo.ref("cron"))
+
+
+def test_tag_filter_selects_infra_images_only(repo) -> None:
+    run = package(repo, "--tag=infra")
+    written = sorted(line.split("Wrote dist/images/")[1].strip() for line in run.stderr.splitlines()
+                     if "Wrote dist/images/" in line)
+    assert written == ["base", "cron"]
