@@ -5,7 +5,7 @@ from pants.backend.python.util_rules import pex
 from pants_kolla.goals import package
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
-from pants_kolla.util_rules import build, engine, image_graph, render
+from pants_kolla.util_rules import build, context, engine, image_graph, load, render, summary
 
 
 def rules():
@@ -15,7 +15,10 @@ def rules():
         *image_graph.rules(),
         *render.rules(),
         *engine.rules(),
+        *context.rules(),
         *build.rules(),
+        *load.rules(),
+        *summary.rules(),
         *package.rules(),
     ]
 

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    BoolField,
     Dependencies,
     MultipleSourcesField,
     SingleSourceField,
@@ -87,6 +88,17 @@ class KollaBuildArgsField(StringSequenceField):
     help = "Build arguments `NAME=value` passed to the build (part of the image's cache key)."
 
 
+class KollaAllowedToFailField(BoolField):
+    alias = "allowed_to_fail"
+    default = False
+    help = help_text(
+        """
+        A failure of this image (or of its descendants because of it) is reported in the run summary
+        but does not fail the run's exit code (Kolla's allowed-to-fail images).
+        """
+    )
+
+
 def _with_install_type_tag(unhydrated_values: Mapping[str, Any]) -> dict[str, Any]:
     """Pants' `--tag` filter reads the `tags` field; we derive the install type tag instead of asking
     users to repeat it. By the time a Target is built, `parametrize` has been expanded."""
@@ -109,6 +121,7 @@ class KollaImageTarget(Target):
         KollaImageNameField,
         KollaImageDependenciesField,
         KollaBuildArgsField,
+        KollaAllowedToFailField,
     )
     help = help_text(
         """
@@ -167,3 +180,4 @@ class KollaTemplateLibraryTarget(Target):
         `{% import "macros.j2" as macros %}`. Every `kolla_image` depends on them.
         """
     )
+

@@ -10,6 +10,8 @@ from pants.engine.fs import CreateDigest, FileContent
 from pants.engine.rules import collect_rules
 
 BUILDER_MODULE = "kolla_builder"
+# The builder's modules, shipped as resources of this package and run outside Pants.
+BUILDER_FILES = ("kolla_builder.py", "kolla_archive.py", "kolla_docker.py", "kolla_buildah.py")
 
 
 class KollaBuilder(PythonToolBase):
@@ -27,8 +29,10 @@ class KollaBuilder(PythonToolBase):
 
     @staticmethod
     def script_digest_request() -> CreateDigest:
-        script = importlib.resources.read_binary("pants_kolla.builder", f"{BUILDER_MODULE}.py")
-        return CreateDigest([FileContent(f"{BUILDER_MODULE}.py", script)])
+        return CreateDigest(
+            [FileContent(name, importlib.resources.read_binary("pants_kolla.builder", name))
+             for name in BUILDER_FILES]
+        )
 
 
 def rules():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import IntOption, StrOption
+from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -41,6 +41,28 @@ class KollaSubsystem(Subsystem):
     retries = IntOption(
         default=1,
         help="How many times a build failing with a transient error (mirror hiccup) is retried.",
+    )
+
+    builder = StrOption(
+        default="auto",
+        help=softwrap(
+            """
+            What builds images: `docker` (the engine at DOCKER_HOST, through the docker SDK),
+            `buildah` (daemonless, `buildah bud --isolation chroot` in the build sandbox) or `auto`:
+            docker where an engine answers, else buildah. Images are the same kind of output either way
+            (a normalized docker-archive directory); with buildah and no engine, `package` writes them
+            to dist/ without loading them.
+            """
+        ),
+    )
+    engine_layer_cache = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Let the Docker engine reuse its own layer cache inside a build. Pants' cache decides what is
+            rebuilt either way; turn this off to prove builds reproducible from scratch.
+            """
+        ),
     )
 
     def naming(self) -> NamingScheme:

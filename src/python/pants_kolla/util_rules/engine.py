@@ -8,8 +8,11 @@ enters the key.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
+import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -17,6 +20,8 @@ from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get, _uncacheable_rule, collect_rules
 from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
+
+from pants_kolla.subsystems.kolla import KollaSubsystem
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 NAMED_CACHE = "kolla_engine"
@@ -32,6 +37,17 @@ class EngineEndpoint:
     docker_host: str
     env: FrozenDict[str, str]
     append_only_caches: FrozenDict[str, str]
+    version: str
+
+
+@dataclass(frozen=True)
+class BuilderBackend:
+    """What builds images this run: `docker` (an engine, the default where one answers) or `buildah`
+    (daemonless, in the sandbox). `version` enters every build's cache key."""
+
+    kind: str
+    version: str
+    engine: EngineEndpoint | None
 
 
 def how_to_start_engine(docker_host: str) -> str:
@@ -56,6 +72,25 @@ def probe(docker_host: str, timeout: float = 3.0) -> bool:
         return True
     except OSError:
         return False
+
+
+def engine_version(docker_host: str, timeout: float = 3.0) -> str:
+    """The engine's version (part of every build's cache key: another engine may build differently)."""
+    url = urlparse(docker_host)
+    request = b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n"
+    try:
+        if url.scheme == "unix":
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(timeout)
+            conn.connect(url.path)
+        else:
+            conn = socket.create_connection((url.hostname, url.port or 2375), timeout=timeout)
+        with conn:
+            conn.sendall(request)
+            response = b"".join(iter(lambda: conn.recv(65536), b""))
+        return str(json.loads(response.split(b"\r\n\r\n", 1)[1])["Version"])
+    except (OSError, ValueError, KeyError, IndexError):
+        return "unknown"
 
 
 def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
@@ -83,8 +118,39 @@ async def engine_endpoint(global_options: GlobalOptions) -> EngineEndpoint:
             docker_host,
             FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET}),
             FrozenDict({NAMED_CACHE: os.path.dirname(SANDBOX_SOCKET)}),
+            engine_version(docker_host),
         )
-    return EngineEndpoint(docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict())
+    return EngineEndpoint(
+        docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict(), engine_version(docker_host)
+    )
+
+
+def buildah_version() -> str | None:
+    if shutil.which("buildah") is None:
+        return None
+    out = subprocess.run(["buildah", "--version"], capture_output=True, text=True, check=False).stdout
+    return out.strip() or "unknown"
+
+
+@_uncacheable_rule(desc="Choose the image builder")
+async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
+    if kolla.builder in ("auto", "docker"):
+        try:
+            engine = await Get(EngineEndpoint)
+            return BuilderBackend("docker", engine.version, engine)
+        except EngineUnreachable as e:
+            if kolla.builder == "docker":
+                raise
+            unreachable = str(e)
+    else:
+        unreachable = ""
+    version = buildah_version()
+    if version is None:
+        raise EngineUnreachable(
+            (unreachable + "\n" if unreachable else "")
+            + "The daemonless builder is not installed either: apt-get install -y buildah"
+        )
+    return BuilderBackend("buildah", version, None)
 
 
 def rules():

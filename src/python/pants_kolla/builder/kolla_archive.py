@@ -1,0 +1,144 @@
+"""docker-archive directories: the on-disk form of every built image.
+
+A directory, not a tarball, so that each layer is its own file and identical layers (the shared base) are
+stored once in Pants' content store. `normalize` makes a saved image reproducible: sorted tar entries,
+mtimes clamped to SOURCE_DATE_EPOCH, no user/group names, no build-host identifiers in the config.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+from datetime import datetime, timezone
+
+# Files a package manager leaves behind that differ on every build and are never needed at runtime.
+VOLATILE_PREFIXES = (
+    "var/log/apt/", "var/log/dpkg.log", "var/log/alternatives.log", "var/cache/apt/",
+    "var/cache/ldconfig/aux-cache", "var/lib/apt/lists/", "var/cache/debconf/config.dat-old",
+    "var/cache/debconf/templates.dat-old", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
+    "etc/shadow-", "etc/gshadow-", "etc/passwd-", "etc/group-",
+)
+# Config fields that name the build container or host rather than the image.
+HOST_FIELDS = ("container", "container_config", "docker_version", "builder", "moby.buildkit.buildinfo.v1")
+
+
+def read_manifest(image_dir: str) -> dict:
+    with open(os.path.join(image_dir, "manifest.json")) as f:
+        return json.load(f)[0]
+
+
+def image_id(image_dir: str) -> str:
+    """The image ID is the sha256 of its config blob."""
+    return "sha256:" + os.path.basename(read_manifest(image_dir)["Config"]).split(".")[0]
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def file_sha256(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str) -> str:
+    """Write a docker-archive directory from a config and layer tarballs (moved in). Returns the ID."""
+    os.makedirs(out_dir, exist_ok=True)
+    layer_paths, diff_ids = [], []
+    for tar_path in layer_tars:
+        digest = file_sha256(tar_path)
+        os.makedirs(os.path.join(out_dir, digest), exist_ok=True)
+        shutil.move(tar_path, os.path.join(out_dir, digest, "layer.tar"))
+        layer_paths.append(f"{digest}/layer.tar")
+        diff_ids.append(f"sha256:{digest}")
+    config = {**config, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+    config_name = hashlib.sha256(blob).hexdigest() + ".json"
+    with open(os.path.join(out_dir, config_name), "wb") as f:
+        f.write(blob)
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump([{"Config": config_name, "RepoTags": [ref], "Layers": layer_paths}], f, sort_keys=True)
+    return "sha256:" + config_name[: -len(".json")]
+
+
+def tar_directory(image_dir: str, dest: str) -> None:
+    with tarfile.open(dest, "w") as tar:
+        for root, dirs, files in os.walk(image_dir):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                tar.add(path, arcname=os.path.relpath(path, image_dir), recursive=False)
+
+
+def _normalized_member(member: tarfile.TarInfo, epoch: int) -> tarfile.TarInfo:
+    member = copy.copy(member)
+    member.mtime = min(int(member.mtime), epoch)
+    member.uname = member.gname = ""
+    # Keep xattrs (file capabilities...), drop the time fields PAX may carry.
+    member.pax_headers = {k: v for k, v in member.pax_headers.items()
+                          if k not in ("mtime", "atime", "ctime")}
+    return member
+
+
+def normalize_layer(src: str, dest: str, epoch: int) -> None:
+    with tarfile.open(src, "r:") as tar_in:
+        # Sorted by name, hard links last: a link must come after the file it points at.
+        members = sorted(tar_in.getmembers(), key=lambda m: (m.islnk(), m.name))
+        with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar_out:
+            for member in members:
+                name = member.name.lstrip("./")
+                if name.startswith(VOLATILE_PREFIXES):
+                    continue
+                normalized = _normalized_member(member, epoch)
+                data = tar_in.extractfile(member) if member.isreg() else None
+                tar_out.addfile(normalized, data)
+
+
+def normalize_config(config: dict, epoch: int) -> dict:
+    config = {k: v for k, v in config.items() if k not in HOST_FIELDS}
+    config["created"] = iso(epoch)
+    config["history"] = [{**h, "created": iso(epoch)} for h in config.get("history", [])]
+    inner = dict(config.get("config") or {})
+    for build_host_field in ("Hostname", "Image"):  # the build container and the last step's ID
+        inner.pop(build_host_field, None)
+    config["config"] = inner
+    return config
+
+
+def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str) -> str:
+    """Rewrite a `docker save`/`buildah push` output directory into a reproducible one."""
+    manifest = read_manifest(saved_dir)
+    with open(os.path.join(saved_dir, manifest["Config"])) as f:
+        config = json.load(f)
+    layer_tars = []
+    for index, layer in enumerate(manifest["Layers"]):
+        dest = os.path.join(work_dir, f"layer-{index}.tar")
+        normalize_layer(os.path.join(saved_dir, layer), dest, epoch)
+        layer_tars.append(dest)
+    return write_image(out_dir, normalize_config(config, epoch), layer_tars, ref)
+
+
+def extract_tar(tar_path: str, out_dir: str) -> None:
+    """Extract an image archive; `docker save` links a repeated layer to its first copy."""
+    with tarfile.open(tar_path, "r:") as tar:
+        members = [m for m in tar.getmembers()
+                   if (m.isfile() or m.isdir() or _is_inner_link(m)) and not _escapes(m.name)]
+        tar.extractall(out_dir, members=members)
+
+
+def _escapes(name: str) -> bool:
+    return name.startswith("/") or ".." in name.split("/")
+
+
+def _is_inner_link(member: tarfile.TarInfo) -> bool:
+    if not member.issym():
+        return False
+    target = os.path.normpath(os.path.join(os.path.dirname(member.name), member.linkname))
+    return not _escapes(target)

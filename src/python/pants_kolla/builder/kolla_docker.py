@@ -1,0 +1,86 @@
+"""Building through a Docker engine with the docker SDK (the classic builder)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import kolla_archive
+
+EXIT_ENGINE_UNREACHABLE = 4
+
+
+class BuildFailed(Exception):
+    pass
+
+
+def connect():
+    import docker
+    import docker.errors
+
+    # The rule hands us the engine socket relative to the sandbox (see util_rules/engine.py).
+    relative_socket = os.environ.get("KOLLA_ENGINE_SOCKET")
+    if relative_socket:
+        os.environ["DOCKER_HOST"] = "unix://" + os.path.abspath(relative_socket)
+    try:
+        client = docker.from_env(timeout=900)
+        client.ping()
+        return client
+    except docker.errors.DockerException as e:
+        print(f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
+              file=sys.stderr)
+        sys.exit(EXIT_ENGINE_UNREACHABLE)
+
+
+def engine_has(client, ref: str) -> str | None:
+    import docker.errors
+
+    try:
+        return client.api.inspect_image(ref)["Id"]
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def load(client, image_dir: str) -> str:
+    """Load a docker-archive directory unless the engine already holds that image ID."""
+    wanted = kolla_archive.image_id(image_dir)
+    if engine_has(client, wanted) is None:
+        with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
+            kolla_archive.tar_directory(image_dir, tmp.name)
+            with open(tmp.name, "rb") as f:
+                client.api.load_image(f, quiet=True)
+    return wanted
+
+
+def tag(client, image: str, ref: str) -> None:
+    repo, _, tag_name = ref.rpartition(":")
+    client.api.tag(image, repo, tag_name, force=True)
+
+
+def build(client, context: str, ref: str, build_args: dict, use_cache: bool, log) -> None:
+    import docker.errors
+
+    try:
+        stream = client.api.build(path=context, tag=ref, rm=True, forcerm=True, pull=False, decode=True,
+                                  buildargs=build_args or None, nocache=not use_cache)
+        for chunk in stream:
+            if "stream" in chunk:
+                log.write(chunk["stream"])
+            elif "status" in chunk:
+                log.write(chunk["status"] + "\n")
+            if "error" in chunk:
+                log.write("ERROR: " + chunk["error"].rstrip() + "\n")
+                raise BuildFailed(chunk["error"].strip())
+            log.flush()
+    except docker.errors.APIError as e:
+        log.write(f"ERROR: {e}\n")
+        raise BuildFailed(str(e))
+
+
+def save(client, ref: str, saved_dir: str) -> None:
+    with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
+        with open(tmp.name, "wb") as f:
+            for chunk in client.api.get_image(ref):
+                f.write(chunk)
+        kolla_archive.extract_tar(tmp.name, saved_dir)
