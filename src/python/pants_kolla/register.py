@@ -3,6 +3,9 @@
 from pants.backend.python.util_rules import pex
 
 from pants_kolla.goals import package
+from pants_kolla.goals import graph as graph_goal
+from pants_kolla.goals import list_images, tailor
+from pants_kolla.goals import render as render_goal
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, engine, image_graph, render
@@ -17,6 +20,10 @@ def rules():
         *engine.rules(),
         *build.rules(),
         *package.rules(),
+        *render_goal.rules(),
+        *list_images.rules(),
+        *graph_goal.rules(),
+        *tailor.rules(),
     ]
 
 
