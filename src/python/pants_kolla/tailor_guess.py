@@ -15,10 +15,12 @@ from pants_kolla import install_types
 
 TAILOR_TODO = "TODO(pants tailor)"
 PARENT_TODO = f"{TAILOR_TODO}: address of the parent image"
-INSTALL_TYPE_TODO = f'{TAILOR_TODO}: "infra", or parametrize("binary", "source")'
+# No quotes: tailor writes values between double quotes without escaping them.
+INSTALL_TYPE_TODO = f"{TAILOR_TODO}: infra, or parametrize(binary, source) without this text"
 
-_FROM = re.compile(r"^\s*FROM\s+(\S+)", re.MULTILINE)
-_TAG = re.compile(r":\{\{[^}]*\}\}$")
+_FROM = re.compile(r"^\s*FROM\s+(.+?)\s*$", re.MULTILINE)
+_TAG = re.compile(r":\s*\{\{[^}]*\}\}$")
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _USES_INSTALL_TYPE = re.compile(r"\binstall_type\b")
 
 
@@ -28,8 +30,8 @@ def parent_name(template: str) -> str | None:
     if not match:
         return None
     ref = _TAG.sub("", match.group(1))
-    name = re.split(r"\}\}|/", ref)[-1]
-    return name if name and "{" not in name and "}" not in name else None
+    name = re.split(r"\}\}|/", ref)[-1].strip()
+    return name if _NAME.match(name) else None
 
 
 def guessed_fields(template_path: str, template: str) -> dict[str, str]:
