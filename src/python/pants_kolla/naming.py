@@ -41,7 +41,7 @@ class NamingScheme:
     def check_unique(self, nodes: Iterable[ImageNode]) -> None:
         """Two targets with one image name would overwrite each other in the engine and in dist/."""
         owners: dict[str, ImageNode] = {}
-        for node in sorted(nodes, key=lambda n: n.address.spec):
+        for node in sorted(nodes, key=lambda n: (n.address.spec_path, n.address.spec)):
             repository = self.repository(node)
             first = owners.setdefault(repository, node)
             if first is not node:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pants.core.util_rules import distdir
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, Workspace
@@ -47,4 +48,4 @@ async def kolla_render(
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *distdir.rules()]  # DistDir: core's rule, absent from bare RuleRunners
