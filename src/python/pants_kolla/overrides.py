@@ -32,14 +32,18 @@ class TemplateOverride:
 
 
 def _extends_parent_template(content: str) -> bool:
+    """Checked on the parsed template, so that a commented-out tag does not count; the tag itself must
+    also be found by the regex that rewrites it."""
+    if not _EXTENDS_PARENT.search(content):
+        return False
     try:
         tree = jinja2.Environment().parse(content)
     except jinja2.TemplateSyntaxError:
-        return bool(_EXTENDS_PARENT.search(content))  # the render reports the syntax error with its line
+        return True  # rendering reports the syntax error, with its file and line
     return any(
         isinstance(n.template, nodes.Name) and n.template.name == PARENT_TEMPLATE
         for n in tree.find_all(nodes.Extends)
-    ) and bool(_EXTENDS_PARENT.search(content))
+    )
 
 
 def chain_overrides(
@@ -56,9 +60,8 @@ def chain_overrides(
             )
         if override.path in templates or override.path == template_path:
             raise TemplateOverrideError(f"{override.origin}: `{override.path}` is listed twice.")
-        templates[override.path] = _EXTENDS_PARENT.sub(
-            lambda _m, parent=parent: "{% extends " + repr(parent) + " %}", override.content, count=1
-        )
+        extends_parent = "{% extends " + repr(parent) + " %}"
+        templates[override.path] = _EXTENDS_PARENT.sub(lambda _: extends_parent, override.content, count=1)
         parent = override.path
     return parent, templates
 
