@@ -27,8 +27,12 @@ class NamingScheme:
             return f"{self.base_distro}-{node.install_type}-"
         return self.infra_image_prefix
 
+    def prefixed_name(self, node: ImageNode) -> str:
+        """The image's name without registry, namespace or tag: unique per image, variants included."""
+        return f"{self.prefix(node)}{node.image_name}"
+
     def repository(self, node: ImageNode) -> str:
-        repo = f"{self.namespace}/{self.prefix(node)}{node.image_name}"
+        repo = f"{self.namespace}/{self.prefixed_name(node)}"
         return f"{self.registry}/{repo}" if self.registry else repo
 
     def ref(self, node: ImageNode) -> str:
@@ -36,7 +40,7 @@ class NamingScheme:
 
     def dist_dir(self, node: ImageNode) -> str:
         """Where `package` writes an image: one folder per image name, so variants never collide."""
-        return f"images/{self.prefix(node)}{node.image_name}"
+        return f"images/{self.prefixed_name(node)}"
 
     def check_unique(self, nodes: Iterable[ImageNode]) -> None:
         """Two targets with one image name would overwrite each other in the engine and in dist/."""

@@ -42,7 +42,7 @@ def render_tree(rule_runner: RuleRunner) -> dict[str, str]:
     rendered = {}
     for node in nodes:
         out = rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(node.address)])
-        rendered[f"{NAMING.prefix(node)}{node.image_name}"] = out.content
+        rendered[NAMING.prefixed_name(node)] = out.content
     return rendered
 
 

@@ -37,7 +37,7 @@ async def kolla_render(
     rendered = await MultiGet(
         Get(RenderedDockerfile, RenderDockerfileRequest(node.address)) for node in nodes
     )
-    folders = [f"{RENDER_DIR}/{naming.prefix(node)}{node.image_name}" for node in nodes]
+    folders = [f"{RENDER_DIR}/{naming.prefixed_name(node)}" for node in nodes]
     placed = await MultiGet(
         Get(Digest, AddPrefix(r.digest, folder)) for r, folder in zip(rendered, folders)
     )

@@ -132,9 +132,7 @@ async def _template_overrides(target: Target, kolla: KollaSubsystem) -> list[Tem
     """`[kolla].template_overrides` first, then the target's own, so that the target's win."""
     own = target[KollaTemplateOverridesField]
     own_paths = tuple(os.path.join(target.address.spec_path, v) for v in own.value or ())
-    global_origin = (
-        f"`[kolla].template_overrides` (rendering `{display(target.address)}`)"
-    )
+    global_origin = f"`[kolla].template_overrides` (rendering `{display(target.address)}`)"
     return [
         *await _read_overrides(tuple(kolla.template_overrides), global_origin),
         *await _read_overrides(own_paths, where(target.address, KollaTemplateOverridesField.alias)),
