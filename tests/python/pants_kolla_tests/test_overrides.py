@@ -98,3 +98,10 @@ def test_customizable_leaves_the_template_list_alone() -> None:
     entry, templates = chain_overrides("t.j2", [override('{% extends parent_template %}{% set nova_api_packages_append = ["z"] %}')])
     out = render_template(entry, {"t.j2": template, **templates}, context("infra"), origin="t")
     assert out == "a,z a,z"
+
+
+def test_override_listed_twice_is_named() -> None:
+    """Once in `[kolla].template_overrides` and once on the target, say: it would extend itself."""
+    twice = override("{% extends parent_template %}")
+    with pytest.raises(TemplateOverrideError, match="`overrides/o.j2` is listed twice"):
+        render("infra", twice, twice)
