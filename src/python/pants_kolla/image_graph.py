@@ -10,6 +10,7 @@ from pants.engine.internals.native_engine import AddressInput
 from pants.util.frozendict import FrozenDict
 
 from pants_kolla import install_types
+from pants_kolla.tailor_guess import TAILOR_TODO
 
 ROOTFS = "rootfs"  # the `install_type` slot of a debian_rootfs node: infra-like, no parent
 
@@ -70,6 +71,12 @@ class ImageGraph:
         if node.is_rootfs:
             return None
         spec = node.parent_spec or ""
+        if spec.startswith(TAILOR_TODO):
+            raise ImageGraphError(
+                f"{where(address, 'parent')}: still `{spec}`, as written by `pants tailor`, which could "
+                f"not tell the parent from the template's FROM line. Set it to the parent image's target "
+                f"address, e.g. `images/base`."
+            )
         try:
             parent_address = AddressInput.parse(
                 spec, relative_to=address.spec_path, description_of_origin=where(address, "parent")

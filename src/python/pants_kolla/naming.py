@@ -1,14 +1,16 @@
 """Image names, Kolla's scheme: `<namespace>/<prefix><name>:<tag>`.
 
 binary/source images get the prefix `<distro>-<install type>-`; infra images (and rootfs bases) get
-`infra_image_prefix` (empty by default), so they carry one name whatever types a run builds.
+`infra_image_prefix` (empty by default), so they carry one name whatever types a run builds. With
+`rename_infra_images` off, infra images get `<distro>-infra-` instead, like the other types.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
-from pants_kolla.image_graph import ImageNode
+from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
 
 
 @dataclass(frozen=True)
@@ -18,14 +20,19 @@ class NamingScheme:
     base_distro: str
     infra_image_prefix: str
     registry: str = ""
+    rename_infra_images: bool = True
 
     def prefix(self, node: ImageNode) -> str:
-        if node.is_per_type:
+        if node.is_per_type or (not self.rename_infra_images and not node.is_rootfs):
             return f"{self.base_distro}-{node.install_type}-"
         return self.infra_image_prefix
 
+    def prefixed_name(self, node: ImageNode) -> str:
+        """The image's name without registry, namespace or tag: unique per image, variants included."""
+        return f"{self.prefix(node)}{node.image_name}"
+
     def repository(self, node: ImageNode) -> str:
-        repo = f"{self.namespace}/{self.prefix(node)}{node.image_name}"
+        repo = f"{self.namespace}/{self.prefixed_name(node)}"
         return f"{self.registry}/{repo}" if self.registry else repo
 
     def ref(self, node: ImageNode) -> str:
@@ -33,4 +40,17 @@ class NamingScheme:
 
     def dist_dir(self, node: ImageNode) -> str:
         """Where `package` writes an image: one folder per image name, so variants never collide."""
-        return f"images/{self.prefix(node)}{node.image_name}"
+        return f"images/{self.prefixed_name(node)}"
+
+    def check_unique(self, nodes: Iterable[ImageNode]) -> None:
+        """Two targets with one image name would overwrite each other in the engine and in dist/."""
+        owners: dict[str, ImageNode] = {}
+        for node in sorted(nodes, key=lambda n: (n.address.spec_path, n.address.spec)):
+            repository = self.repository(node)
+            first = owners.setdefault(repository, node)
+            if first is not node:
+                raise ImageGraphError(
+                    f"{where(node.address, 'image_name')}: image name `{repository}` is also produced by "
+                    f"target `{display(first.address)}` ({first.address.spec_path}/BUILD). Set a "
+                    f"different `image_name` on one of them."
+                )

@@ -3,6 +3,9 @@
 from pants.backend.python.util_rules import pex
 
 from pants_kolla.goals import package
+from pants_kolla.goals import graph as graph_goal
+from pants_kolla.goals import list_images, tailor
+from pants_kolla.goals import render as render_goal
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, context, engine, image_graph, load, render, summary
@@ -20,6 +23,10 @@ def rules():
         *load.rules(),
         *summary.rules(),
         *package.rules(),
+        *render_goal.rules(),
+        *list_images.rules(),
+        *graph_goal.rules(),
+        *tailor.rules(),
     ]
 
 

@@ -7,6 +7,8 @@ from typing import Any, Mapping
 
 import jinja2
 
+from pants_kolla.overrides import FILTERS
+
 
 class TemplateRenderError(Exception):
     pass
@@ -22,7 +24,7 @@ def _template_line(error: BaseException, template_names: set[str]) -> str:
 
 
 def make_environment(templates: Mapping[str, str]) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         # Unlike DictLoader, report each template's name as its filename, so that errors raised while
         # rendering carry `path:line` in their traceback.
         loader=jinja2.FunctionLoader(
@@ -32,6 +34,8 @@ def make_environment(templates: Mapping[str, str]) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters.update(FILTERS)
+    return env
 
 
 def render_template(

@@ -59,6 +59,21 @@ class KollaTemplateField(SingleSourceField):
     help = "The Jinja2 template rendered into this image's Dockerfile."
 
 
+class KollaTemplateOverridesField(MultipleSourcesField):
+    alias = "template_overrides"
+    default = ()
+    expected_file_extensions = (".j2",)
+    help = help_text(
+        """
+        Template override files for this image, Kolla's `--template-override` per image, applied in the
+        listed order on top of `[kolla].template_overrides`. Each starts with
+        `{% extends parent_template %}` and replaces blocks of the image template
+        (`{% block keystone_footer %}...{% endblock %}`) or sets the customizable lists
+        (`{% set keystone_binary_packages_append = ["vim"] %}`).
+        """
+    )
+
+
 class KollaImageNameField(StringField):
     alias = "image_name"
     help = help_text(
@@ -122,6 +137,7 @@ class KollaImageTarget(Target):
         KollaImageDependenciesField,
         KollaBuildArgsField,
         KollaAllowedToFailField,
+        KollaTemplateOverridesField,
     )
     help = help_text(
         """

@@ -3,11 +3,12 @@ infra image renders the same bytes whichever install types a run builds."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from pants_kolla import install_types
 from pants_kolla.image_graph import ImageNode
 from pants_kolla.naming import NamingScheme
+from pants_kolla.users import DEFAULT_USERS
 
 
 def template_context(
@@ -18,6 +19,7 @@ def template_context(
     base_distro_tag: str,
     maintainer: str,
     openstack_release: str,
+    users: Mapping[str, Mapping[str, int]] = DEFAULT_USERS,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "base_distro": naming.base_distro,
@@ -30,6 +32,8 @@ def template_context(
         "maintainer": maintainer,
         "openstack_release": openstack_release,
         "parent_image": parent_ref,
+        "registry": naming.registry,
+        "users": {name: dict(ids) for name, ids in users.items()},
     }
     if node.is_per_type:
         context["install_type"] = node.install_type

@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pants.core.target_types import FilesGeneratorTarget, FileTarget
 from pants.engine.addresses import Address
-from pants.engine.internals.parametrize import Parametrize
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
-from pants_kolla import register
 from pants_kolla.image_graph import display
 from pants_kolla.util_rules.image_graph import InferKollaImageDependencies, KollaImageInferenceFieldSet, KollaRepo
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
-
-IMAGES = Path("images")
+from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
 
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
-    return RuleRunner(
-        rules=[
-            *register.rules(),
-            QueryRule(RenderedDockerfile, [RenderDockerfileRequest]),
-            QueryRule(KollaRepo, []),
-            QueryRule(InferredDependencies, [InferKollaImageDependencies]),
-        ],
-        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget],
-        objects={"parametrize": Parametrize},
+    return kolla_rule_runner(
+        QueryRule(RenderedDockerfile, [RenderDockerfileRequest]),
+        QueryRule(KollaRepo, []),
+        QueryRule(InferredDependencies, [InferKollaImageDependencies]),
     )
-
-
-def write_images_tree(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files(
-        {str(p): p.read_text() for p in IMAGES.rglob("*") if p.is_file()}
-    )
-
-
-def render(rule_runner: RuleRunner, spec_path: str, install_type: str | None = None) -> str:
-    params = {"install_type": install_type} if install_type else {}
-    address = Address(spec_path, parameters=params)
-    return rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(address)]).content
 
 
 def test_real_tree_renders_and_only_openstack_base_carries_install_type(rule_runner: RuleRunner) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import BoolOption, IntOption, StrOption
+from typing import Any
+
+from pants.option.option_types import BoolOption, DictOption, IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
 from pants_kolla.naming import NamingScheme
+from pants_kolla.users import DEFAULT_USERS, validated_users
 
 
 class KollaSubsystem(Subsystem):
@@ -64,6 +67,53 @@ class KollaSubsystem(Subsystem):
             """
         ),
     )
+    # Issue 3: registry, infra naming, service users and template overrides.
+    registry = StrOption(
+        default="",
+        help=softwrap(
+            """
+            Registry host (and port) prefixed to every image name and to `parent_image`, Kolla's
+            `--registry`: `<registry>/<namespace>/<prefix><name>:<tag>`. Empty: no registry part.
+            """
+        ),
+    )
+    rename_infra_images = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Name infra images `<namespace>/<infra_image_prefix><name>`, without distro or install type,
+            so that they carry one name whatever install types a run builds. When false, infra images get
+            the prefix `<base_distro>-infra-` instead (e.g. `kolla/debian-infra-cron`), which keeps every
+            name in Kolla's `<distro>-<type>-<name>` shape; `infra_image_prefix` is then ignored.
+            `debian_rootfs` bases always use `infra_image_prefix`.
+            """
+        ),
+    )
+    users = DictOption[Any](
+        default=DEFAULT_USERS,
+        help=softwrap(
+            """
+            Service users, Kolla's `[<name>-user]` sections:
+            `{"keystone": {"uid": 42425, "gid": 42425}, ...}`. Templates see them as `users` (e.g.
+            through the `configure_user` macro). The default holds Kolla's uids; `--kolla-users="+{...}"`
+            adds or changes entries, a value without `+` replaces them all.
+            """
+        ),
+    )
+    template_overrides = StrListOption(
+        help=softwrap(
+            """
+            Template override files (paths from the build root) applied to every image, Kolla's
+            `--template-override`: each starts with `{% extends parent_template %}` and replaces blocks
+            of the image template (e.g. `{% block keystone_footer %}`) or sets Kolla's customizable lists
+            (`{% set keystone_binary_packages_append = ["vim"] %}`). Listed files chain in order; a
+            `kolla_image`'s own `template_overrides` apply on top of these.
+            """
+        ),
+    )
+
+    def validated_users(self) -> dict[str, dict[str, int]]:
+        return validated_users(self.users, origin="`[kolla].users`")
 
     def naming(self) -> NamingScheme:
         return NamingScheme(
@@ -71,4 +121,6 @@ class KollaSubsystem(Subsystem):
             tag=self.tag,
             base_distro=self.base_distro,
             infra_image_prefix=self.infra_image_prefix,
+            registry=self.registry,
+            rename_infra_images=self.rename_infra_images,
         )

@@ -11,16 +11,23 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     HydratedSources,
     HydrateSourcesRequest,
+    Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
 )
 
-from pants_kolla.image_graph import ImageGraphError, display
+from pants_kolla.image_graph import ImageGraphError, display, where
+from pants_kolla.overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 from pants_kolla.render import TemplateRenderError, render_template
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.target_types import KollaTemplateField, KollaTemplateLibrarySourcesField
+from pants_kolla.target_types import (
+    KollaTemplateField,
+    KollaTemplateLibrarySourcesField,
+    KollaTemplateOverridesField,
+)
 from pants_kolla.template_context import template_context
+from pants_kolla.users import UsersOptionError
 from pants_kolla.util_rules.image_graph import KollaRepo
 
 
@@ -50,6 +57,7 @@ async def render_dockerfile(
         node = repo.graph.node(request.address)
         parent = repo.graph.parent_of(request.address)
         repo.graph.ancestry(request.address)
+        naming.check_unique(repo.graph.nodes.values())
     except ImageGraphError as e:
         raise KollaInputError(str(e)) from None
     assert parent is not None, "rootfs targets are not rendered"
@@ -59,6 +67,7 @@ async def render_dockerfile(
         Get(Targets, Addresses(repo.template_libraries)),
     )
     template_path = wrapped.target[KollaTemplateField].file_path
+    overrides = await _template_overrides(wrapped.target, kolla)
     # Read the template by path rather than by hydrating the field: a missing file then gets our error.
     library_sources = await MultiGet(
         Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField])) for t in libraries
@@ -75,6 +84,12 @@ async def render_dockerfile(
     templates = {os.path.basename(fc.path): fc.content.decode() for c in contents[1:] for fc in c}
     templates[template_path] = contents[0][0].content.decode()
 
+    try:
+        entry_template, override_templates = chain_overrides(template_path, overrides)
+    except TemplateOverrideError as e:
+        raise KollaInputError(str(e)) from None
+    templates.update(override_templates)
+
     context = template_context(
         node,
         naming.ref(parent),
@@ -82,13 +97,46 @@ async def render_dockerfile(
         base_distro_tag=kolla.base_distro_tag,
         maintainer=kolla.maintainer,
         openstack_release=kolla.openstack_release,
+        users=_users(kolla),
     )
     try:
-        text = render_template(template_path, templates, context, origin=f"`{display(request.address)}`")
+        text = render_template(entry_template, templates, context, origin=f"`{display(request.address)}`")
     except TemplateRenderError as e:
         raise KollaInputError(str(e)) from None
     digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
     return RenderedDockerfile(request.address, template_path, text, digest)
+
+
+def _users(kolla: KollaSubsystem) -> dict[str, dict[str, int]]:
+    try:
+        return kolla.validated_users()
+    except UsersOptionError as e:
+        raise KollaInputError(str(e)) from None
+
+
+async def _read_overrides(paths: tuple[str, ...], origin: str) -> list[TemplateOverride]:
+    """In the listed order (a glob's matches sorted), which is the order they chain in."""
+    contents = await MultiGet(Get(DigestContents, PathGlobs([path])) for path in paths)
+    overrides = []
+    for path, matched in zip(paths, contents):
+        if not matched:
+            raise KollaInputError(f"{origin}: `{path}` does not exist.")
+        overrides.extend(
+            TemplateOverride(fc.path, fc.content.decode(), origin)
+            for fc in sorted(matched, key=lambda fc: fc.path)
+        )
+    return overrides
+
+
+async def _template_overrides(target: Target, kolla: KollaSubsystem) -> list[TemplateOverride]:
+    """`[kolla].template_overrides` first, then the target's own, so that the target's win."""
+    own = target[KollaTemplateOverridesField]
+    own_paths = tuple(os.path.join(target.address.spec_path, v) for v in own.value or ())
+    global_origin = f"`[kolla].template_overrides` (rendering `{display(target.address)}`)"
+    return [
+        *await _read_overrides(tuple(kolla.template_overrides), global_origin),
+        *await _read_overrides(own_paths, where(target.address, KollaTemplateOverridesField.alias)),
+    ]
 
 
 def rules():

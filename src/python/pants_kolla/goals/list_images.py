@@ -1,0 +1,43 @@
+"""`pants kolla-list`: Kolla's `--list-images`. One line per image: install type, full name, parent."""
+
+from __future__ import annotations
+
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem, LineOriented
+from pants.engine.rules import collect_rules, goal_rule
+from pants.engine.target import Targets
+
+from pants_kolla.goals.selection import selected_images
+from pants_kolla.graph_export import as_lines, image_rows
+from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.util_rules.image_graph import KollaRepo
+from pants_kolla.util_rules.render import KollaInputError
+
+
+class KollaListSubsystem(LineOriented, GoalSubsystem):
+    name = "kolla-list"
+    help = "List the selected images and their ancestors: install type, full image name, parent image."
+
+
+class KollaList(Goal):
+    subsystem_cls = KollaListSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def kolla_list(
+    targets: Targets, repo: KollaRepo, kolla: KollaSubsystem, console: Console, subsystem: KollaListSubsystem
+) -> KollaList:
+    try:
+        rows = image_rows(repo.graph, kolla.naming(), selected_images(targets))
+    except ImageGraphError as e:
+        raise KollaInputError(str(e)) from None
+    with subsystem.line_oriented(console) as print_stdout:
+        for line in as_lines(rows):
+            print_stdout(line)
+    return KollaList(exit_code=0)
+
+
+def rules():
+    return collect_rules()

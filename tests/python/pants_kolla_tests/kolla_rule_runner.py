@@ -1,0 +1,34 @@
+"""The RuleRunner every rule and goal test uses: the plugin's rules, `files` targets and `parametrize`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pants.core.target_types import FilesGeneratorTarget, FileTarget
+from pants.engine.addresses import Address
+from pants.engine.internals.parametrize import Parametrize
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_kolla import register
+from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+
+IMAGES = Path("images")
+
+
+def kolla_rule_runner(*extra_rules) -> RuleRunner:
+    return RuleRunner(
+        rules=[*register.rules(), *extra_rules],
+        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget],
+        objects={"parametrize": Parametrize},
+    )
+
+
+def write_images_tree(rule_runner: RuleRunner) -> None:
+    """The repo's real images/ tree (a test dependency), as the scratch repo's."""
+    rule_runner.write_files({str(p): p.read_text() for p in IMAGES.rglob("*") if p.is_file()})
+
+
+def render(rule_runner: RuleRunner, spec_path: str, install_type: str | None = None) -> str:
+    params = {"install_type": install_type} if install_type else {}
+    address = Address(spec_path, parameters=params)
+    return rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(address)]).content

@@ -1,0 +1,162 @@
+"""Goal tests (RuleRunner, no engine): kolla-render, kolla-list, kolla-graph, tailor, dependencies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pants.backend.project_info import dependencies
+from pants.backend.project_info.dependencies import Dependencies
+from pants.core.goals.tailor import PutativeTargets
+from pants.engine.addresses import Address
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import QueryRule, RuleRunner
+
+from pants_kolla.goals.graph import KollaGraph
+from pants_kolla.goals.list_images import KollaList
+from pants_kolla.goals.render import KollaRender
+from pants_kolla.goals.tailor import PutativeKollaImagesRequest
+from pants_kolla.tailor_guess import INSTALL_TYPE_TODO, PARENT_TODO
+from pants_kolla.util_rules.engine import EngineEndpoint
+from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
+
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    runner = kolla_rule_runner(
+        *dependencies.rules(),
+        QueryRule(PutativeTargets, [PutativeKollaImagesRequest]),
+        QueryRule(RenderedDockerfile, [RenderDockerfileRequest]),
+        QueryRule(EngineEndpoint, []),
+    )
+    write_images_tree(runner)
+    return runner
+
+
+def test_render_goal_writes_dockerfiles_without_an_engine(rule_runner: RuleRunner) -> None:
+    rule_runner.set_options([], env=NO_ENGINE)
+    with pytest.raises(ExecutionError, match="nonexistent"):  # the engine really is unreachable
+        rule_runner.request(EngineEndpoint, [])
+    result = rule_runner.run_goal_rule(KollaRender, args=["images/cron", "images/keystone"], env=NO_ENGINE)
+    assert result.exit_code == 0
+    dist = Path(rule_runner.build_root, "dist/kolla-render")
+    assert sorted(p.name for p in dist.iterdir()) == ["cron", "debian-binary-keystone", "debian-source-keystone"]
+    assert (dist / "cron/Dockerfile").read_text() == render(rule_runner, "images/cron")
+    assert "FROM kolla/debian-source-openstack-base:master" in (dist / "debian-source-keystone/Dockerfile").read_text()
+    assert "Wrote dist/kolla-render/cron/Dockerfile" in result.stdout
+
+
+EXPECTED_LIST = """\
+infra\tkolla/base:master\tkolla/debian-bookworm-rootfs:master
+infra\tkolla/cron:master\tkolla/base:master
+binary\tkolla/debian-binary-keystone:master\tkolla/debian-binary-openstack-base:master
+binary\tkolla/debian-binary-openstack-base:master\tkolla/base:master
+rootfs\tkolla/debian-bookworm-rootfs:master\t-
+source\tkolla/debian-source-keystone:master\tkolla/debian-source-openstack-base:master
+source\tkolla/debian-source-openstack-base:master\tkolla/base:master
+"""
+
+
+def test_list_goal_one_line_per_image(rule_runner: RuleRunner) -> None:
+    result = rule_runner.run_goal_rule(KollaList, args=["images::"])
+    assert result.stdout == EXPECTED_LIST
+
+
+def test_list_goal_adds_ancestors_and_follows_naming_options(rule_runner: RuleRunner) -> None:
+    result = rule_runner.run_goal_rule(
+        KollaList, args=["--kolla-registry=reg:5000", "--no-kolla-rename-infra-images", "images/cron"]
+    )
+    assert result.stdout.splitlines() == [
+        "rootfs\treg:5000/kolla/debian-bookworm-rootfs:master\t-",
+        "infra\treg:5000/kolla/debian-infra-base:master\treg:5000/kolla/debian-bookworm-rootfs:master",
+        "infra\treg:5000/kolla/debian-infra-cron:master\treg:5000/kolla/debian-infra-base:master",
+    ]
+
+
+def test_graph_goal_json(rule_runner: RuleRunner) -> None:
+    result = rule_runner.run_goal_rule(KollaGraph, args=["images/keystone"])
+    images = {i["name"]: i for i in json.loads(result.stdout)["images"]}
+    assert images["kolla/debian-binary-keystone:master"] == {
+        "name": "kolla/debian-binary-keystone:master",
+        "address": "images/keystone@install_type=binary",
+        "install_type": "binary",
+        "parent": "kolla/debian-binary-openstack-base:master",
+    }
+    assert images["kolla/debian-bookworm-rootfs:master"]["parent"] is None
+    assert "kolla/cron:master" not in images  # not selected, not an ancestor
+
+
+def test_graph_goal_dot_to_file(rule_runner: RuleRunner) -> None:
+    output = Path(rule_runner.build_root, "images.dot")  # absolute: goals run from the test's cwd
+    result = rule_runner.run_goal_rule(
+        KollaGraph, args=["--format=dot", f"--output-file={output}", "images::"]
+    )
+    assert result.stdout == ""
+    dot = output.read_text()
+    assert dot.startswith("digraph kolla {")
+    assert '  "kolla/base:master" -> "kolla/cron:master";' in dot.splitlines()
+    assert '  "kolla/debian-source-openstack-base:master" -> "kolla/debian-source-keystone:master";' in dot.splitlines()
+    assert dot.count("->") == 6
+
+
+def test_dependencies_goal_shows_parent_edge(rule_runner: RuleRunner) -> None:
+    result = rule_runner.run_goal_rule(Dependencies, args=["images/keystone@install_type=source"])
+    assert result.stdout.splitlines() == [
+        "images/openstack-base@install_type=source",
+        "images:templates",
+    ]
+    result = rule_runner.run_goal_rule(Dependencies, args=["images/base"])
+    assert "images/rootfs:rootfs" in result.stdout.splitlines()
+
+
+def test_tailor_guesses_from_the_from_line(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({
+        "images/redis/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        "images/glance/Dockerfile.j2": (
+            "FROM {{ namespace }}/{{ image_prefix }}openstack-base:{{ tag }}\nRUN echo {{ install_type }}\n"
+        ),
+        "images/fluentd/Dockerfile.j2": "FROM {{ namespace }}/{{ infra_image_prefix }}base:{{ tag }}\n",
+    })
+    putative = rule_runner.request(
+        PutativeTargets, [PutativeKollaImagesRequest(("images", "images/redis", "images/glance", "images/fluentd", "images/cron"))]
+    )
+    proposed = {p.path: dict(p.kwargs) for p in putative}
+    assert proposed == {  # images/cron has a kolla_image: nothing proposed, although images:tree owns all
+        "images/redis": {"install_type": "infra", "parent": PARENT_TODO},
+        "images/glance": {"install_type": INSTALL_TYPE_TODO, "parent": "images/openstack-base"},
+        "images/fluentd": {"install_type": "infra", "parent": "images/base"},
+    }
+    builds = {f"{p.path}/BUILD": p.generate_build_file_stanza("    ") for p in putative}
+    # An invalid install type breaks every target listing, so glance's BUILD comes last.
+    rule_runner.write_files({path: build for path, build in builds.items() if "glance" not in path})
+    assert "FROM kolla/base:master" in render(rule_runner, "images/fluentd")
+    with pytest.raises(ExecutionError) as e:
+        render(rule_runner, "images/redis")
+    assert "images/redis/BUILD: target `images/redis`, field `parent`: still `TODO(pants tailor)" in str(e.value)
+    rule_runner.write_files(builds)
+    with pytest.raises(ExecutionError) as e:
+        rule_runner.get_target(Address("images/glance"))
+    assert "images/glance/BUILD" in str(e.value) and "install_type" in str(e.value)
+    assert "TODO(pants tailor)" in str(e.value)
+
+
+DUPLICATE = {
+    "images/cron2/BUILD": 'kolla_image(install_type="infra", parent="images/base", image_name="cron")',
+    "images/cron2/Dockerfile.j2": "FROM {{ parent_image }}\n",
+}
+DUPLICATE_MESSAGE = (
+    "images/cron2/BUILD: target `images/cron2`, field `image_name`: image name `kolla/cron` is also "
+    "produced by target `images/cron` (images/cron/BUILD)"
+)
+
+
+@pytest.mark.parametrize("goal", [KollaRender, KollaList, KollaGraph])
+def test_two_targets_with_one_image_name_fail_every_goal(rule_runner: RuleRunner, goal) -> None:
+    rule_runner.write_files(DUPLICATE)
+    with pytest.raises(ExecutionError) as e:
+        rule_runner.run_goal_rule(goal, args=["images/keystone"])
+    assert DUPLICATE_MESSAGE in str(e.value)

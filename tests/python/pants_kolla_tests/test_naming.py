@@ -1,0 +1,75 @@
+"""Image naming options and service users, pure."""
+
+from __future__ import annotations
+
+import pytest
+from pants.engine.addresses import Address
+
+from pants_kolla.image_graph import ROOTFS, ImageGraphError, ImageNode
+from pants_kolla.naming import NamingScheme
+from pants_kolla.template_context import template_context
+from pants_kolla.users import DEFAULT_USERS, UsersOptionError, validated_users
+
+CRON = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
+KEYSTONE = ImageNode(Address("images/keystone", parameters={"install_type": "source"}), "source", "p", "keystone")
+ROOT = ImageNode(Address("images/rootfs"), ROOTFS, None, "debian-bookworm-rootfs")
+
+
+def naming(**kwargs) -> NamingScheme:
+    return NamingScheme(**{"namespace": "kolla", "tag": "t", "base_distro": "debian",
+                           "infra_image_prefix": "", **kwargs})
+
+
+def test_registry_prefixes_every_name() -> None:
+    scheme = naming(registry="registry.example:5000")
+    assert scheme.ref(CRON) == "registry.example:5000/kolla/cron:t"
+    assert scheme.ref(KEYSTONE) == "registry.example:5000/kolla/debian-source-keystone:t"
+
+
+def test_infra_images_are_renamed_by_default_with_infra_image_prefix() -> None:
+    scheme = naming(infra_image_prefix="infra-")
+    assert scheme.ref(CRON) == "kolla/infra-cron:t"
+    assert scheme.ref(KEYSTONE) == "kolla/debian-source-keystone:t"
+
+
+def test_without_renaming_infra_images_get_distro_infra_prefix_but_rootfs_does_not() -> None:
+    scheme = naming(rename_infra_images=False, infra_image_prefix="ignored-")
+    assert scheme.ref(CRON) == "kolla/debian-infra-cron:t"
+    assert scheme.ref(ROOT) == "kolla/ignored-debian-bookworm-rootfs:t"
+    assert scheme.dist_dir(CRON) == "images/debian-infra-cron"
+
+
+def test_two_nodes_with_one_image_name_are_rejected() -> None:
+    other = ImageNode(Address("images/cron2"), "infra", "images/base", "cron")
+    with pytest.raises(ImageGraphError) as e:
+        naming().check_unique([CRON, other, KEYSTONE])
+    message = str(e.value)
+    assert "images/cron2/BUILD: target `images/cron2`, field `image_name`" in message
+    assert "`kolla/cron` is also produced by target `images/cron` (images/cron/BUILD)" in message
+
+
+def test_variants_of_one_target_have_distinct_names() -> None:
+    binary = ImageNode(Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone")
+    naming().check_unique([KEYSTONE, binary, CRON])
+
+
+def test_kolla_default_users() -> None:
+    expected = {"keystone": 42425, "glance": 42415, "placement": 42482, "rabbitmq": 42439, "mysql": 42434,
+                "memcached": 42457, "redis": 42460, "haproxy": 42454, "fluentd": 42474, "etcd": 42486,
+                "kolla": 42400}
+    assert {name: ids["uid"] for name, ids in DEFAULT_USERS.items()} == expected
+    assert all(ids["gid"] == ids["uid"] for ids in DEFAULT_USERS.values())
+
+
+@pytest.mark.parametrize("bad", [{"uid": 1}, {"uid": "1", "gid": 1}, {"uid": 1, "gid": 1, "home": "/"}, 5])
+def test_malformed_user_is_named(bad) -> None:
+    with pytest.raises(UsersOptionError, match=r"`\[kolla\].users`: user `nova`"):
+        validated_users({"nova": bad}, origin="`[kolla].users`")
+
+
+def test_users_and_registry_are_in_the_context_of_every_type() -> None:
+    users = {"keystone": {"uid": 1, "gid": 2}}
+    for node in (CRON, KEYSTONE):
+        ctx = template_context(node, "p", naming(registry="r"), base_distro_tag="bookworm", maintainer="m",
+                               openstack_release="master", users=users)
+        assert ctx["users"] == users and ctx["registry"] == "r"
