@@ -166,7 +166,9 @@ async def build_image(
         Get(Digest, ContextFilesRequest(request.address)),
     )
     if parent_result.image is None:
-        error = f"Not built: its parent {parent_result.ref} ({display(parent.address)}) was not built."
+        # Carry the root cause down, so a selected descendant explains an unselected ancestor's failure.
+        error = (f"{ref} not built: its parent {parent_result.ref} ({display(parent.address)}) was not "
+                 f"built.\n{parent_result.error}")
         return ImageBuildResult(request.address, ref, Status.PARENT_FAILED, None, EMPTY_DIGEST,
                                 rendered.digest, error)
     backend = await Get(BuilderBackend)

@@ -82,7 +82,10 @@ async def kolla_run_summary(
     failed_logs = await MultiGet(Get(DigestContents, Digest, r.log) for r in results if not r.ok)
     _write_reports(kolla, repo, dist_dir, selected, outcomes, [r for r in results if not r.ok], failed_logs)
     logger.info(run_summary.summary_table(outcomes.values()))
-    root_errors = tuple(r.error for r in results if r.status == run_summary.FAILED)
+    # Failed images first; a parent failure outside the selection shows through its descendants.
+    root_errors = tuple(r.error for r in results if r.status == run_summary.FAILED) or tuple(
+        dict.fromkeys(r.error for r in results if r.status == run_summary.PARENT_FAILED)
+    )
     return KollaRunSummary(FrozenDict(outcomes), FrozenDict(loaded), backend.engine is not None,
                            root_errors)
 

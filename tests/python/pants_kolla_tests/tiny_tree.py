@@ -1,0 +1,39 @@
+"""A tiny image tree (seconds per image) written into a scratch repo, for failure/security/builder tests."""
+
+from __future__ import annotations
+
+from pants_kolla_tests.repo_fixture import ScratchRepo
+
+MACROS = """{% macro add_binary_source_envs(install_type, install_metatype) -%}
+ENV KOLLA_INSTALL_TYPE={{ install_type }} KOLLA_INSTALL_METATYPE={{ install_metatype }}
+{%- endmacro %}
+"""
+
+
+def write_tiny_tree(repo: ScratchRepo) -> None:
+    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
+    repo.write("images/macros.j2", MACROS)
+    repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
+    image(repo, "base", "infra", "images/rootfs",
+          "COPY start.sh /usr/local/bin/start.sh\nRUN echo base > /base.txt\n",
+          extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
+    repo.write("images/base/start.sh", "#!/bin/sh\necho started\n")
+    # Undeclared: must never reach the engine or a layer.
+    repo.write("images/base/secret.key", "TOP-SECRET-KEY-CONTENT\n")
+    image(repo, "ok", "infra", "images/base", "RUN echo ok > /ok.txt\n")
+    image(repo, "bad", "infra", "images/base", 'RUN echo "about to fail" && exit 7\n')
+    image(repo, "bad-child", "infra", "images/bad", "RUN echo never\n")
+    image(repo, "svc", 'parametrize("binary", "source")', "images/base",
+          "{{ macros.add_binary_source_envs(install_type, install_metatype) }}\nRUN echo {{ install_type }} > /svc.txt\n")
+
+
+def image(repo: ScratchRepo, name: str, install_type: str, parent: str, body: str, *,
+          extra_build: str = "", deps: list[str] = (), allowed_to_fail: bool = False) -> None:
+    quoted = install_type if install_type.startswith("parametrize") else f'"{install_type}"'
+    repo.write(
+        f"images/{name}/BUILD",
+        f"kolla_image(install_type={quoted}, parent=\"{parent}\", dependencies={list(deps)!r}, "
+        f"allowed_to_fail={allowed_to_fail})\n{extra_build}",
+    )
+    repo.write(f"images/{name}/Dockerfile.j2",
+               '{% import "macros.j2" as macros %}\nFROM {{ parent_image }}\n' + body)
