@@ -62,7 +62,10 @@ def build(client, context: str, ref: str, build_args: dict, use_cache: bool, log
     import docker.errors
 
     try:
+        # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
+        # like buildah's chroot isolation, without NAT).
         stream = client.api.build(path=context, tag=ref, rm=True, forcerm=True, pull=False, decode=True,
+                                  network_mode="host",
                                   buildargs=build_args or None, nocache=not use_cache)
         for chunk in stream:
             if "stream" in chunk:
