@@ -11,12 +11,10 @@ from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import Targets
 from pants.option.option_types import EnumOption
 
-from pants_kolla.goals.selection import selected_images
-from pants_kolla.graph_export import as_dot, as_json, image_rows
-from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.goals.selection import selected_image_rows
+from pants_kolla.graph_export import as_dot, as_json
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.image_graph import KollaRepo
-from pants_kolla.util_rules.render import KollaInputError
 
 
 class GraphFormat(Enum):
@@ -42,10 +40,7 @@ class KollaGraph(Goal):
 async def kolla_graph(
     targets: Targets, repo: KollaRepo, kolla: KollaSubsystem, console: Console, subsystem: KollaGraphSubsystem
 ) -> KollaGraph:
-    try:
-        rows = image_rows(repo.graph, kolla.naming(), selected_images(targets))
-    except ImageGraphError as e:
-        raise KollaInputError(str(e)) from None
+    rows = selected_image_rows(targets, repo, kolla.naming())
     text = as_dot(rows) if subsystem.format == GraphFormat.dot else as_json(rows)
     with subsystem.output(console) as write_stdout:
         write_stdout(text)

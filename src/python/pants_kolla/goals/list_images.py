@@ -7,12 +7,10 @@ from pants.engine.goal import Goal, GoalSubsystem, LineOriented
 from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from pants_kolla.goals.selection import selected_images
-from pants_kolla.graph_export import as_lines, image_rows
-from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.goals.selection import selected_image_rows
+from pants_kolla.graph_export import as_lines
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.image_graph import KollaRepo
-from pants_kolla.util_rules.render import KollaInputError
 
 
 class KollaListSubsystem(LineOriented, GoalSubsystem):
@@ -29,10 +27,7 @@ class KollaList(Goal):
 async def kolla_list(
     targets: Targets, repo: KollaRepo, kolla: KollaSubsystem, console: Console, subsystem: KollaListSubsystem
 ) -> KollaList:
-    try:
-        rows = image_rows(repo.graph, kolla.naming(), selected_images(targets))
-    except ImageGraphError as e:
-        raise KollaInputError(str(e)) from None
+    rows = selected_image_rows(targets, repo, kolla.naming())
     with subsystem.line_oriented(console) as print_stdout:
         for line in as_lines(rows):
             print_stdout(line)
