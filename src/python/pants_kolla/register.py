@@ -2,7 +2,7 @@
 
 from pants.backend.python.util_rules import pex
 
-from pants_kolla.goals import package
+from pants_kolla.goals import package, publish
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, engine, image_graph, render
@@ -17,6 +17,7 @@ def rules():
         *engine.rules(),
         *build.rules(),
         *package.rules(),
+        *publish.rules(),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import IntOption, StrOption
+from pants.option.option_types import IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -41,6 +41,33 @@ class KollaSubsystem(Subsystem):
     retries = IntOption(
         default=1,
         help="How many times a build failing with a transient error (mirror hiccup) is retried.",
+    )
+
+    # -- publish (additive: the registry never enters build cache keys, only `publish` reads it) --
+    registry = StrOption(
+        default="",
+        help=softwrap(
+            """
+            Registry `publish` pushes to, as `host[:port]` (e.g. `registry.example.com:5000`). Images are
+            pushed as `<registry>/<namespace>/<prefix><name>:<tag>`. Empty: `publish` skips every image.
+            Credentials come from Docker's config only (`docker login`, credential helpers, or a
+            config directory named by `DOCKER_CONFIG` in the environment), never from Pants options.
+            """
+        ),
+    )
+    insecure_registries = StrListOption(
+        default=[],
+        help=softwrap(
+            """
+            Registries reached over plain HTTP. Loopback registries (`127.0.0.0/8`, `localhost`) always
+            are; any other listed registry must also be in the engine's `insecure-registries`
+            (daemon.json), which `publish` checks before pushing.
+            """
+        ),
+    )
+    push_retries = IntOption(
+        default=3,
+        help="How many times a push that cannot reach the registry is retried (1 s, 2 s, 4 s... apart).",
     )
 
     def naming(self) -> NamingScheme:
