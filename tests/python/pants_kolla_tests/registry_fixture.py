@@ -79,3 +79,9 @@ class LocalRegistry:
         """Bytes of blobs stored (each blob once, however many images or pushes share it)."""
         blobs = self.storage / "docker/registry/v2/blobs"
         return sum(f.stat().st_size for f in blobs.rglob("data")) if blobs.exists() else 0
+
+    def manifest(self, repository: str, reference: str) -> dict:
+        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{reference}",
+                                         headers={"Accept": MANIFEST_V2})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
