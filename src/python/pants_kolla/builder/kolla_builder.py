@@ -71,6 +71,13 @@ def save_to_directory(client, ref: str, out_dir: str) -> None:
         with tarfile.open(fileobj=tmp, mode="r:") as tar:
             members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
             tar.extractall(out_dir, members=members)
+            # `docker save` writes a layer identical to an earlier one as a symlink to it: copy the file
+            # (stored once in Pants' store anyway), or the archive only loads where the image already is.
+            for link in (m for m in tar.getmembers() if m.issym()):
+                target = os.path.normpath(os.path.join(os.path.dirname(link.name), link.linkname))
+                if target.startswith(".."):
+                    raise ValueError(f"docker save: {link.name} links outside the archive")
+                shutil.copyfile(os.path.join(out_dir, target), os.path.join(out_dir, link.name))
     _rewrite_repo_tags(out_dir, [ref])
 
 
@@ -92,7 +99,11 @@ def load_directory(client, image_dir: str) -> str:
     with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
         tar_directory(image_dir, tmp.name)
         with open(tmp.name, "rb") as f:
-            client.api.load_image(f, quiet=True)
+            # The SDK returns a lazy stream: read it to the end, or the engine may still be loading when
+            # the caller tags the image (seen on an empty engine), and errors in it go unnoticed.
+            for chunk in client.api.load_image(f, quiet=True):
+                if "error" in chunk:
+                    raise RuntimeError(f"docker load failed: {chunk['error']}")
     return image_id
 
 
