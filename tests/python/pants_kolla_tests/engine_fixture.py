@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,15 +16,17 @@ class FreshEngine:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.docker_host = f"unix://{root}/docker.sock"
+        # Unix socket paths are limited to ~104 bytes: containerd's sockets live under a short folder.
+        self.run_dir = Path(tempfile.mkdtemp(prefix="kolla-engine-", dir="/tmp"))
+        self.docker_host = f"unix://{self.run_dir}/docker.sock"
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "FreshEngine":
         assert shutil.which("dockerd"), "dockerd is not installed: apt-get install -y docker.io"
         self.root.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", f"{self.root}/data", "--exec-root", f"{self.root}/exec",
-             "--pidfile", f"{self.root}/pid", "-H", self.docker_host, "--bridge=none", "--iptables=false"],
+            ["dockerd", "--data-root", f"{self.root}/data", "--exec-root", f"{self.run_dir}/exec",
+             "--pidfile", f"{self.run_dir}/pid", "-H", self.docker_host, "--bridge=none", "--iptables=false"],
             stdout=open(self.root / "log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
         for _ in range(60):
             assert self.proc.poll() is None, (self.root / "log").read_text()
@@ -41,6 +44,7 @@ class FreshEngine:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def client(self):
         import docker

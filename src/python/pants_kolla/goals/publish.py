@@ -97,7 +97,7 @@ async def _publish(address: Address, extra_tags: tuple[str, ...], kolla: KollaSu
         return PublishProcesses(
             [PublishPackages(names=(built.ref,), description="(no `[kolla].registry` is set)")]
         )
-    refs = registry_refs(kolla.registry, built.ref, extra_tags)
+    refs = registry_refs(kolla.registry.rstrip("/"), built.ref, extra_tags)
     engine, env = await MultiGet(
         Get(EngineEndpoint), Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
     )
