@@ -99,8 +99,8 @@ def load_directory(client, image_dir: str) -> str:
     with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
         tar_directory(image_dir, tmp.name)
         with open(tmp.name, "rb") as f:
-            # The SDK returns a lazy stream: read it to the end, or the engine may still be loading when
-            # the caller tags the image (seen on an empty engine), and errors in it go unnoticed.
+            # The SDK returns a lazy stream: read it to the end, so that the load has finished and its
+            # errors (a missing layer file...) are reported here, not as "No such image" when tagging.
             for chunk in client.api.load_image(f, quiet=True):
                 if "error" in chunk:
                     raise RuntimeError(f"docker load failed: {chunk['error']}")
