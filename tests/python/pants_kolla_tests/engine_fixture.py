@@ -3,6 +3,7 @@ the machine's engine already holds (loading from a cache, pushing unknown layers
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -44,6 +45,10 @@ class FreshEngine:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # dockerd bind-mounts its data root onto itself and may leave that mount behind.
+        data = self.root / "data"
+        if os.path.ismount(data):
+            subprocess.run(["umount", str(data)], check=False)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def client(self):
