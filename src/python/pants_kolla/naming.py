@@ -19,7 +19,6 @@ class NamingScheme:
     tag: str
     base_distro: str
     infra_image_prefix: str
-    registry: str = ""
     rename_infra_images: bool = True
 
     def prefix(self, node: ImageNode) -> str:
@@ -28,12 +27,12 @@ class NamingScheme:
         return self.infra_image_prefix
 
     def prefixed_name(self, node: ImageNode) -> str:
-        """The image's name without registry, namespace or tag: unique per image, variants included."""
+        """The image's name without namespace or tag: unique per image, variants included."""
         return f"{self.prefix(node)}{node.image_name}"
 
     def repository(self, node: ImageNode) -> str:
-        repo = f"{self.namespace}/{self.prefixed_name(node)}"
-        return f"{self.registry}/{repo}" if self.registry else repo
+        # No registry here: it is where `publish` pushes, not part of what is built (cache keys).
+        return f"{self.namespace}/{self.prefixed_name(node)}"
 
     def ref(self, node: ImageNode) -> str:
         return f"{self.repository(node)}:{self.tag}"

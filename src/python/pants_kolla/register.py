@@ -2,10 +2,10 @@
 
 from pants.backend.python.util_rules import pex
 
-from pants_kolla.goals import package
 from pants_kolla.goals import graph as graph_goal
 from pants_kolla.goals import list_images, tailor
 from pants_kolla.goals import render as render_goal
+from pants_kolla.goals import package, publish
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, context, engine, image_graph, load, render, summary
@@ -27,6 +27,7 @@ def rules():
         *list_images.rules(),
         *graph_goal.rules(),
         *tailor.rules(),
+        *publish.rules(),
     ]
 
 

@@ -32,7 +32,6 @@ def template_context(
         "maintainer": maintainer,
         "openstack_release": openstack_release,
         "parent_image": parent_ref,
-        "registry": naming.registry,
         "users": {name: dict(ids) for name, ids in users.items()},
     }
     if node.is_per_type:

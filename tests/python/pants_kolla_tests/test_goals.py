@@ -71,9 +71,9 @@ def test_list_goal_adds_ancestors_and_follows_naming_options(rule_runner: RuleRu
         KollaList, args=["--kolla-registry=reg:5000", "--no-kolla-rename-infra-images", "images/cron"]
     )
     assert result.stdout.splitlines() == [
-        "rootfs\treg:5000/kolla/debian-bookworm-rootfs:master\t-",
-        "infra\treg:5000/kolla/debian-infra-base:master\treg:5000/kolla/debian-bookworm-rootfs:master",
-        "infra\treg:5000/kolla/debian-infra-cron:master\treg:5000/kolla/debian-infra-base:master",
+        "rootfs\tkolla/debian-bookworm-rootfs:master\t-",
+        "infra\tkolla/debian-infra-base:master\tkolla/debian-bookworm-rootfs:master",
+        "infra\tkolla/debian-infra-cron:master\tkolla/debian-infra-base:master",
     ]
 
 

@@ -20,12 +20,6 @@ def naming(**kwargs) -> NamingScheme:
                            "infra_image_prefix": "", **kwargs})
 
 
-def test_registry_prefixes_every_name() -> None:
-    scheme = naming(registry="registry.example:5000")
-    assert scheme.ref(CRON) == "registry.example:5000/kolla/cron:t"
-    assert scheme.ref(KEYSTONE) == "registry.example:5000/kolla/debian-source-keystone:t"
-
-
 def test_infra_images_are_renamed_by_default_with_infra_image_prefix() -> None:
     scheme = naming(infra_image_prefix="infra-")
     assert scheme.ref(CRON) == "kolla/infra-cron:t"
@@ -67,9 +61,9 @@ def test_malformed_user_is_named(bad) -> None:
         validated_users({"nova": bad}, origin="`[kolla].users`")
 
 
-def test_users_and_registry_are_in_the_context_of_every_type() -> None:
+def test_users_are_in_the_context_of_every_type_and_registry_is_not() -> None:
     users = {"keystone": {"uid": 1, "gid": 2}}
     for node in (CRON, KEYSTONE):
-        ctx = template_context(node, "p", naming(registry="r"), base_distro_tag="bookworm", maintainer="m",
+        ctx = template_context(node, "p", naming(), base_distro_tag="bookworm", maintainer="m",
                                openstack_release="master", users=users)
-        assert ctx["users"] == users and ctx["registry"] == "r"
+        assert ctx["users"] == users and "registry" not in ctx

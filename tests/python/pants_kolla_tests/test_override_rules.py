@@ -103,7 +103,8 @@ def test_malformed_users_option_is_named(rule_runner: RuleRunner) -> None:
     expect_error(rule_runner, "images/cron", "`[kolla].users`: user `nova` must be")
 
 
-def test_registry_and_infra_naming_reach_parent_image(rule_runner: RuleRunner) -> None:
+def test_infra_naming_reaches_parent_image_and_registry_does_not(rule_runner: RuleRunner) -> None:
+    # The registry is where `publish` pushes: it must not change what is built (cache keys).
     rule_runner.set_options(["--kolla-registry=reg:5000", "--no-kolla-rename-infra-images"])
-    assert "FROM reg:5000/kolla/debian-infra-base:master" in render(rule_runner, "images/cron")
-    assert "FROM reg:5000/kolla/debian-infra-base:master" in render(rule_runner, "images/openstack-base", "binary")
+    assert "FROM kolla/debian-infra-base:master" in render(rule_runner, "images/cron")
+    assert "FROM kolla/debian-infra-base:master" in render(rule_runner, "images/openstack-base", "binary")

@@ -7,8 +7,9 @@ directory and the build log), so Pants caches the image by content. Subcommands:
   rootfs  run mmdebstrap and pack its tarball as a one-layer image
   build   build the Dockerfile FROM the parent, with the Docker engine or buildah
   load    make sure the engine holds an archived image under the given tags (per-session step)
+  push    push an image the engine holds to a registry (`publish`)
 
-Exit codes: 3 the build itself failed (a `RUN` step...), 4 the engine is unreachable.
+Exit codes: 3 the build itself failed (a `RUN` step...), 4 the engine is unreachable, 5 a push failed.
 """
 
 from __future__ import annotations
@@ -183,7 +184,18 @@ def main(argv: list[str]) -> int:
     load.add_argument("--tag", action="append", default=[])
     load.add_argument("--out", required=True)
 
+    push = sub.add_parser("push")
+    push.add_argument("--image-id", required=True)
+    push.add_argument("--registry", required=True)
+    push.add_argument("--dest", action="append", required=True)
+    push.add_argument("--insecure", action="store_true")
+    push.add_argument("--retries", type=int, default=3)
+
     args = parser.parse_args(argv)
+    if args.command == "push":
+        import kolla_push
+
+        return kolla_push.cmd_push(args)
     return {"rootfs": cmd_rootfs, "build": cmd_build, "load": cmd_load}[args.command](args)
 
 

@@ -49,7 +49,11 @@ def load(client, image_dir: str) -> str:
         with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
             kolla_archive.tar_directory(image_dir, tmp.name)
             with open(tmp.name, "rb") as f:
-                client.api.load_image(f, quiet=True)
+                # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
+                # layer file...) show here, not later as "No such image".
+                for chunk in client.api.load_image(f, quiet=True):
+                    if "error" in chunk:
+                        raise RuntimeError(f"docker load failed: {chunk['error']}")
     return wanted
 
 

@@ -67,13 +67,16 @@ class KollaSubsystem(Subsystem):
             """
         ),
     )
-    # Issue 3: registry, infra naming, service users and template overrides.
+    # Registry (publish only), infra naming, service users and template overrides.
     registry = StrOption(
         default="",
         help=softwrap(
             """
-            Registry host (and port) prefixed to every image name and to `parent_image`, Kolla's
-            `--registry`: `<registry>/<namespace>/<prefix><name>:<tag>`. Empty: no registry part.
+            Registry `publish` pushes to, as `host[:port]` (e.g. `registry.example.com:5000`). Images are
+            pushed as `<registry>/<namespace>/<prefix><name>:<tag>`. Empty: `publish` skips every image.
+            The registry is not part of image names while building (`parent_image`, tags in the engine),
+            so changing it rebuilds nothing. Credentials come from Docker's config only (`docker login`,
+            credential helpers, or a config directory named by `DOCKER_CONFIG` in the environment).
             """
         ),
     )
@@ -115,12 +118,26 @@ class KollaSubsystem(Subsystem):
     def validated_users(self) -> dict[str, dict[str, int]]:
         return validated_users(self.users, origin="`[kolla].users`")
 
+    insecure_registries = StrListOption(
+        default=[],
+        help=softwrap(
+            """
+            Registries reached over plain HTTP. Loopback registries (`127.0.0.0/8`, `localhost`) always
+            are; any other listed registry must also be in the engine's `insecure-registries`
+            (daemon.json), which `publish` checks before pushing.
+            """
+        ),
+    )
+    push_retries = IntOption(
+        default=3,
+        help="How many times a push that cannot reach the registry is retried (1 s, 2 s, 4 s... apart).",
+    )
+
     def naming(self) -> NamingScheme:
         return NamingScheme(
             namespace=self.namespace,
             tag=self.tag,
             base_distro=self.base_distro,
             infra_image_prefix=self.infra_image_prefix,
-            registry=self.registry,
             rename_infra_images=self.rename_infra_images,
         )

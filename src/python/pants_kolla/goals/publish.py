@@ -1,0 +1,152 @@
+"""`pants publish`: push each packaged image to `[kolla].registry`, following Pants' publish protocol.
+
+Pants' core `publish` goal packages every target first (our `package` builds from the cache and loads
+the image into the engine), then asks this rule for the `PublishProcesses` and runs them one by one.
+
+Pushing is a side effect, so it is an `InteractiveProcess`, as in Pants' docker backend: the core goal
+only runs those (after all packages are built, with the push output on the terminal, never cached, and
+with a published/failed line per image). A `PER_SESSION` `Process` would run inside the rule graph
+before the goal reports anything, and would need output files we have no use for.
+
+The push is the engine's (`kolla_builder.py push`, docker SDK): the engine already holds the image after
+`package`, skips blobs the registry has (HEAD, or a cross-repository mount) and reads credentials from
+Docker's config. The image is tagged by its content-addressed ID right before the push, so a concurrent
+build retagging names in a shared engine cannot change what is published.
+
+Each target is one image and yields one publish job: an infra image is a single target whatever install
+types are selected, so it is pushed once per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.backend.python.util_rules.pex import VenvPexProcess
+from pants.core.goals.publish import (
+    PublishFieldSet,
+    PublishOutputData,
+    PublishPackages,
+    PublishProcesses,
+    PublishRequest,
+)
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.process import InteractiveProcess, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import StringSequenceField
+from pants.util.strutil import help_text
+
+from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.target_types import DebianRootfsTarget, DebianSuiteField, KollaImageTarget, KollaParentField
+from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuildImageRequest, ImageBuildResult
+from pants_kolla.util_rules.engine import EngineEndpoint
+
+# Where Docker's client looks for credentials; only paths are passed, never a secret (the core goal logs
+# the whole InteractiveProcess, env included, at debug level).
+CREDENTIAL_ENV = ("DOCKER_CONFIG", "HOME")
+
+
+class KollaExtraTagsField(StringSequenceField):
+    alias = "extra_tags"
+    default = ()
+    help = help_text(
+        """
+        Tags `publish` pushes besides `[kolla].tag` (e.g. `["2024.1", "latest"]`), same repository.
+        They are publish-only: they do not enter the build's cache key.
+        """
+    )
+
+
+class PublishKollaImageRequest(PublishRequest):
+    pass
+
+
+class PublishDebianRootfsRequest(PublishRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class _PublishFieldSetBase(PublishFieldSet):
+    extra_tags: KollaExtraTagsField
+
+    def get_output_data(self) -> PublishOutputData:
+        return PublishOutputData({"publisher": "kolla", **super().get_output_data()})
+
+
+@dataclass(frozen=True)
+class PublishKollaImageFieldSet(_PublishFieldSetBase):
+    publish_request_type = PublishKollaImageRequest
+    required_fields = (KollaParentField,)
+
+
+@dataclass(frozen=True)
+class PublishDebianRootfsFieldSet(_PublishFieldSetBase):
+    publish_request_type = PublishDebianRootfsRequest
+    required_fields = (DebianSuiteField,)
+
+
+def registry_refs(registry: str, ref: str, extra_tags: tuple[str, ...]) -> tuple[str, ...]:
+    repository = ref.rpartition(":")[0]
+    return (f"{registry}/{ref}", *(f"{registry}/{repository}:{t}" for t in extra_tags))
+
+
+async def _publish(address: Address, extra_tags: tuple[str, ...], kolla: KollaSubsystem,
+                   builder: BuilderPex) -> PublishProcesses:
+    result = await Get(ImageBuildResult, BuildImageRequest(address))  # memoized: `package` built it
+    built = result.image
+    if built is None:  # only reachable for allowed_to_fail images: `package` failed the run otherwise
+        return PublishProcesses(
+            [PublishPackages(names=(result.ref,), description="(not built: nothing to push)")]
+        )
+    if not kolla.registry:
+        return PublishProcesses(
+            [PublishPackages(names=(built.ref,), description="(no `[kolla].registry` is set)")]
+        )
+    refs = registry_refs(kolla.registry.rstrip("/"), built.ref, extra_tags)
+    engine, env = await MultiGet(
+        Get(EngineEndpoint), Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
+    )
+    argv = ["push", "--image-id", built.image_id, "--registry", kolla.registry,
+            "--retries", str(kolla.push_retries)]
+    if kolla.registry in kolla.insecure_registries:
+        argv.append("--insecure")
+    for ref in refs:
+        argv += ["--dest", ref]
+    process = await Get(
+        Process,
+        VenvPexProcess(
+            builder.pex,
+            argv=argv,
+            extra_env={"PATH": FIXED_PATH, **engine.env, **env},
+            append_only_caches=engine.append_only_caches,
+            description=f"Pushing {', '.join(refs)}",
+        ),
+    )
+    return PublishProcesses(
+        [PublishPackages(names=refs, process=InteractiveProcess.from_process(process),
+                         description=kolla.registry)]
+    )
+
+
+@rule(desc="Publish a Kolla image")
+async def publish_kolla_image(
+    request: PublishKollaImageRequest, kolla: KollaSubsystem, builder: BuilderPex
+) -> PublishProcesses:
+    return await _publish(request.field_set.address, request.field_set.extra_tags.value or (), kolla, builder)
+
+
+@rule(desc="Publish a Debian rootfs image")
+async def publish_debian_rootfs(
+    request: PublishDebianRootfsRequest, kolla: KollaSubsystem, builder: BuilderPex
+) -> PublishProcesses:
+    return await _publish(request.field_set.address, request.field_set.extra_tags.value or (), kolla, builder)
+
+
+def rules():
+    return [
+        *collect_rules(),
+        *PublishKollaImageFieldSet.rules(),
+        *PublishDebianRootfsFieldSet.rules(),
+        KollaImageTarget.register_plugin_field(KollaExtraTagsField),
+        DebianRootfsTarget.register_plugin_field(KollaExtraTagsField),
+    ]

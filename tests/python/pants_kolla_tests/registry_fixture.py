@@ -1,0 +1,87 @@
+"""A real Docker registry (Debian's `docker-registry`, distribution 2.8) on 127.0.0.1 for publish tests.
+
+Loopback registries are plain HTTP for the engine by default, so no daemon configuration is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalRegistry:
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.storage = root / "storage"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "LocalRegistry":
+        binary = shutil.which("docker-registry")
+        assert binary, "docker-registry is not installed: apt-get install -y docker-registry"
+        self.storage.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(json.dumps({  # YAML is a superset of JSON
+            "version": 0.1,
+            "log": {"level": "info", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(self.storage)}},
+            "http": {"addr": self.address},
+        }))
+        self.proc = subprocess.Popen([binary, "serve", str(config)], stdout=open(self.root / "log", "wb"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.root / "log").read_text()
+            try:
+                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"registry did not come up: {(self.root / 'log').read_text()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> "LocalRegistry":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def manifest_digest(self, repository: str, tag: str) -> str:
+        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{tag}",
+                                         method="HEAD", headers={"Accept": MANIFEST_V2})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
+
+    def blob_bytes(self) -> int:
+        """Bytes of blobs stored (each blob once, however many images or pushes share it)."""
+        blobs = self.storage / "docker/registry/v2/blobs"
+        return sum(f.stat().st_size for f in blobs.rglob("data")) if blobs.exists() else 0
+
+    def manifest(self, repository: str, reference: str) -> dict:
+        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{reference}",
+                                         headers={"Accept": MANIFEST_V2})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
