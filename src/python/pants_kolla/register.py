@@ -5,7 +5,7 @@ from pants.backend.python.util_rules import pex
 from pants_kolla.goals import package
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
-from pants_kolla.util_rules import build, engine, image_graph, render
+from pants_kolla.util_rules import build, context_pex, engine, image_graph, render
 
 
 def rules():
@@ -16,6 +16,7 @@ def rules():
         *render.rules(),
         *engine.rules(),
         *build.rules(),
+        *context_pex.rules(),
         *package.rules(),
     ]
 

@@ -39,6 +39,7 @@ from pants_kolla.target_types import (
     KollaBuildArgsField,
     KollaImageDependenciesField,
 )
+from pants_kolla.util_rules.context_pex import ContextPexes, ContextPexRequest
 from pants_kolla.util_rules.engine import EngineEndpoint, how_to_start_engine
 from pants_kolla.util_rules.image_graph import KollaRepo
 from pants_kolla.util_rules.render import KollaInputError, RenderDockerfileRequest, RenderedDockerfile
@@ -195,15 +196,17 @@ async def context_files(request: ContextFilesRequest) -> Digest:
             for_sources_types=(FileSourceField, ResourceSourceField),
         ),
     )
+    # pex_binary dependencies of source images, built on the host (util_rules/context_pex.py).
+    pexes = await Get(ContextPexes, ContextPexRequest(request.address, dependencies))
     folder = request.address.spec_path
     if not folder:
-        return sources.snapshot.digest
+        return await Get(Digest, MergeDigests([sources.snapshot.digest, pexes.digest]))
     inside, outside = await MultiGet(
         Get(Digest, DigestSubset(sources.snapshot.digest, PathGlobs([f"{folder}/**"]))),
         Get(Digest, DigestSubset(sources.snapshot.digest, PathGlobs(["**", f"!{folder}/**"]))),
     )
     inside = await Get(Digest, RemovePrefix(inside, folder))
-    return await Get(Digest, MergeDigests([inside, outside]))
+    return await Get(Digest, MergeDigests([inside, outside, pexes.digest]))
 
 
 def rules():
