@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pants.backend.python.target_types import PexBinary, PythonRequirementTarget
 from pants.core.target_types import FilesGeneratorTarget, FileTarget
 from pants.engine.addresses import Address
 from pants.engine.internals.parametrize import Parametrize
@@ -29,7 +30,9 @@ def rule_runner() -> RuleRunner:
             QueryRule(KollaRepo, []),
             QueryRule(InferredDependencies, [InferKollaImageDependencies]),
         ],
-        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget],
+        # The real tree also has pex_binary targets (source images' wheels) and python_requirements.
+        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget, PexBinary,
+                      PythonRequirementTarget],
         objects={"parametrize": Parametrize},
     )
 
@@ -61,14 +64,14 @@ def test_real_tree_renders_and_only_openstack_base_carries_install_type(rule_run
         "images/openstack-base@install_type=binary",
         "images/openstack-base@install_type=source",
     ]
-    assert "FROM kolla/debian-binary-openstack-base:master" in rendered["images/keystone@install_type=binary"]
-    assert "FROM kolla/debian-source-openstack-base:master" in rendered["images/keystone@install_type=source"]
+    assert "FROM kolla/debian-binary-openstack-base:master" in rendered["images/keystone-base@install_type=binary"]
+    assert "FROM kolla/debian-source-openstack-base:master" in rendered["images/keystone-base@install_type=source"]
     assert "FROM kolla/base:master" in rendered["images/cron"]
 
 
 def test_parent_and_template_library_are_inferred_dependencies(rule_runner: RuleRunner) -> None:
     write_images_tree(rule_runner)
-    target = rule_runner.get_target(Address("images/keystone", parameters={"install_type": "source"}))
+    target = rule_runner.get_target(Address("images/keystone-base", parameters={"install_type": "source"}))
     inferred = rule_runner.request(
         InferredDependencies, [InferKollaImageDependencies(KollaImageInferenceFieldSet.create(target))]
     )
