@@ -22,7 +22,7 @@ class SmokeCheck:
     expect: str  # substring of the probe's / command's output
     daemon: bool = False
     files: dict[str, str] = field(default_factory=dict)  # into CONFIG_DIR, config.json included
-    user: str | None = None  # the image's USER (its Kolla service user), None for root
+    user: str | None | dict[str, str | None] = None  # the image's USER, None for root; per install type
     timeout: int = 120
 
 
@@ -179,7 +179,9 @@ CHECKS: tuple[SmokeCheck, ...] = (
     SmokeCheck("glance-base", True,
                ("python3", "-c", "import glance.version as v; print('glance', v.version_info.version_string())"),
                "glance "),
-    SmokeCheck("glance-api", True, ("glance-api", "--version"), ".", user="glance"),
+    # Binary runs Debian's standalone glance-api as glance; source serves upstream's WSGI app with apache.
+    SmokeCheck("glance-api", True, ("glance-manage", "--version"), ".",
+               user={"binary": "glance", "source": None}),
     SmokeCheck("placement-base", True, ("placement-manage", "--version"), "."),
     SmokeCheck("placement-api", True, bash("placement-manage --version && apache2ctl -t 2>&1"), "Syntax OK"),
 )

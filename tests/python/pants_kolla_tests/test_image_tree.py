@@ -88,7 +88,8 @@ def run_check(client, image: str, check: SmokeCheck, install_type: str | None) -
     container = client.containers.create(image, command=command, detach=True)
     try:
         user = client.api.inspect_image(image)["Config"].get("User") or None
-        assert user == check.user, f"{image} runs as {user!r}, expected {check.user!r}"
+        expected = check.user.get(install_type) if isinstance(check.user, dict) else check.user
+        assert user == expected, f"{image} runs as {user!r}, expected {expected!r}"
         if check.files:
             # Kolla mounts config_files; copying them in also works with a remote engine.
             container.put_archive(CONFIG_DIR, config_archive(check.files))

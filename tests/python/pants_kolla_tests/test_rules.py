@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pants.backend.python import register as python_backend
+from pants.core import register as core_backend
 from pants.backend.python.target_types import PexBinary, PythonRequirementTarget
 from pants.core.target_types import FilesGeneratorTarget, FileTarget
 from pants.engine.addresses import Address
@@ -25,6 +27,9 @@ IMAGES = Path("images")
 def rule_runner() -> RuleRunner:
     return RuleRunner(
         rules=[
+            # As in pants.toml: the Python backend builds the PEX files of source images' contexts.
+            *core_backend.rules(),
+            *python_backend.rules(),
             *register.rules(),
             QueryRule(RenderedDockerfile, [RenderDockerfileRequest]),
             QueryRule(KollaRepo, []),
@@ -128,9 +133,9 @@ def test_jinja_syntax_error_has_template_line(rule_runner: RuleRunner) -> None:
 def test_missing_template_names_field(rule_runner: RuleRunner) -> None:
     expect_render_error(
         rule_runner,
-        {"images/redis/BUILD": 'kolla_image(install_type="infra", parent="images/base")'},
-        Address("images/redis"),
-        "images/redis/BUILD", "field `template`", "images/redis/Dockerfile.j2",
+        {"images/no-template/BUILD": 'kolla_image(install_type="infra", parent="images/base")'},
+        Address("images/no-template"),
+        "images/no-template/BUILD", "field `template`", "images/no-template/Dockerfile.j2",
     )
 
 
