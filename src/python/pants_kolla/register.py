@@ -8,7 +8,7 @@ from pants_kolla.goals import render as render_goal
 from pants_kolla.goals import package, publish
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
-from pants_kolla.util_rules import build, context, engine, image_graph, load, render, summary
+from pants_kolla.util_rules import build, context, context_pex, engine, image_graph, load, render, summary
 
 
 def rules():
@@ -22,6 +22,7 @@ def rules():
         *build.rules(),
         *load.rules(),
         *summary.rules(),
+        *context_pex.rules(),
         *package.rules(),
         *render_goal.rules(),
         *list_images.rules(),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pants.backend.python import register as python_backend
+from pants.backend.python.target_types import PexBinary, PythonRequirementTarget
+from pants.core import register as core_backend
 from pants.core.target_types import FilesGeneratorTarget, FileTarget
 from pants.engine.addresses import Address
 from pants.engine.internals.parametrize import Parametrize
@@ -17,8 +20,11 @@ IMAGES = Path("images")
 
 def kolla_rule_runner(*extra_rules) -> RuleRunner:
     return RuleRunner(
-        rules=[*register.rules(), *extra_rules],
-        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget],
+        # As in pants.toml: the Python backend builds the PEX files of source images' contexts.
+        rules=[*core_backend.rules(), *python_backend.rules(), *register.rules(), *extra_rules],
+        # The real tree also has pex_binary targets (source images' wheels) and python_requirements.
+        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget, PexBinary,
+                      PythonRequirementTarget],
         objects={"parametrize": Parametrize},
     )
 

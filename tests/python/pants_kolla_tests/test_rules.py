@@ -38,14 +38,14 @@ def test_real_tree_renders_and_only_openstack_base_carries_install_type(rule_run
         "images/openstack-base@install_type=binary",
         "images/openstack-base@install_type=source",
     ]
-    assert "FROM kolla/debian-binary-openstack-base:master" in rendered["images/keystone@install_type=binary"]
-    assert "FROM kolla/debian-source-openstack-base:master" in rendered["images/keystone@install_type=source"]
+    assert "FROM kolla/debian-binary-openstack-base:master" in rendered["images/keystone-base@install_type=binary"]
+    assert "FROM kolla/debian-source-openstack-base:master" in rendered["images/keystone-base@install_type=source"]
     assert "FROM kolla/base:master" in rendered["images/cron"]
 
 
 def test_parent_and_template_library_are_inferred_dependencies(rule_runner: RuleRunner) -> None:
     write_images_tree(rule_runner)
-    target = rule_runner.get_target(Address("images/keystone", parameters={"install_type": "source"}))
+    target = rule_runner.get_target(Address("images/keystone-base", parameters={"install_type": "source"}))
     inferred = rule_runner.request(
         InferredDependencies, [InferKollaImageDependencies(KollaImageInferenceFieldSet.create(target))]
     )
@@ -102,9 +102,9 @@ def test_jinja_syntax_error_has_template_line(rule_runner: RuleRunner) -> None:
 def test_missing_template_names_field(rule_runner: RuleRunner) -> None:
     expect_render_error(
         rule_runner,
-        {"images/redis/BUILD": 'kolla_image(install_type="infra", parent="images/base")'},
-        Address("images/redis"),
-        "images/redis/BUILD", "field `template`", "images/redis/Dockerfile.j2",
+        {"images/no-template/BUILD": 'kolla_image(install_type="infra", parent="images/base")'},
+        Address("images/no-template"),
+        "images/no-template/BUILD", "field `template`", "images/no-template/Dockerfile.j2",
     )
 
 

@@ -12,6 +12,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import DependenciesRequest, Targets, WrappedTarget, WrappedTargetRequest
 
 from pants_kolla.target_types import KollaImageDependenciesField
+from pants_kolla.util_rules.context_pex import ContextPexes, ContextPexRequest
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,17 @@ async def context_files(request: ContextFilesRequest) -> Digest:
             for_sources_types=(FileSourceField, ResourceSourceField),
         ),
     )
+    # pex_binary dependencies of source images, built on the host (util_rules/context_pex.py).
+    pexes = await Get(ContextPexes, ContextPexRequest(request.address, dependencies))
     folder = request.address.spec_path
     if not folder:
-        return sources.snapshot.digest
+        return await Get(Digest, MergeDigests([sources.snapshot.digest, pexes.digest]))
     inside, outside = await MultiGet(
         Get(Digest, DigestSubset(sources.snapshot.digest, PathGlobs([f"{folder}/**"]))),
         Get(Digest, DigestSubset(sources.snapshot.digest, PathGlobs(["**", f"!{folder}/**"]))),
     )
     inside = await Get(Digest, RemovePrefix(inside, folder))
-    return await Get(Digest, MergeDigests([inside, outside]))
+    return await Get(Digest, MergeDigests([inside, outside, pexes.digest]))
 
 
 def rules():
