@@ -101,10 +101,10 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> No
     log.write(f"parent {args.parent_ref} = {parent_id}\n")
     pin_parent(os.path.join(context, "Dockerfile"), args.parent_ref, parent_id)
     try:
-        kolla_docker.build(client, context, args.tag, build_args, args.engine_cache, log)
+        image_id = kolla_docker.build(client, context, build_args, args.engine_cache, log)
     except kolla_docker.BuildFailed as e:
         raise BuildFailed(str(e))
-    kolla_docker.save(client, args.tag, saved_dir)
+    kolla_docker.save(client, image_id, saved_dir)
 
 
 class BuildFailed(Exception):

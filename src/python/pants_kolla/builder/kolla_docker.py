@@ -62,20 +62,25 @@ def tag(client, image: str, ref: str) -> None:
     client.api.tag(image, repo, tag_name, force=True)
 
 
-def build(client, context: str, ref: str, build_args: dict, use_cache: bool, log) -> None:
+def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
+    """Build untagged and return the image ID: only `package` names images, and only with the normalized
+    archive, so a name in the engine never points at a half-made or unnormalized image."""
     import docker.errors
 
+    image_id = None
     try:
         # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
         # like buildah's chroot isolation, without NAT).
-        stream = client.api.build(path=context, tag=ref, rm=True, forcerm=True, pull=False, decode=True,
-                                  network_mode="host",
-                                  buildargs=build_args or None, nocache=not use_cache)
+        stream = client.api.build(path=context, rm=True, forcerm=True, pull=False, decode=True,
+                                  network_mode="host", buildargs=build_args or None,
+                                  nocache=not use_cache)
         for chunk in stream:
             if "stream" in chunk:
                 log.write(chunk["stream"])
             elif "status" in chunk:
                 log.write(chunk["status"] + "\n")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
             if "error" in chunk:
                 log.write("ERROR: " + chunk["error"].rstrip() + "\n")
                 raise BuildFailed(chunk["error"].strip())
@@ -83,6 +88,9 @@ def build(client, context: str, ref: str, build_args: dict, use_cache: bool, log
     except docker.errors.APIError as e:
         log.write(f"ERROR: {e}\n")
         raise BuildFailed(str(e))
+    if image_id is None:
+        raise BuildFailed("the engine reported no image ID for the build")
+    return image_id
 
 
 def save(client, ref: str, saved_dir: str) -> None:
