@@ -44,6 +44,18 @@ tag = "{tag}"
 """
 
 
+# The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).
+OPENSTACK_FILES = ("3rdparty/python/openstack-requirements.txt", "3rdparty/python/openstack.lock")
+OPENSTACK_TOML = """
+resolves = { python-default = "3rdparty/python/default.lock", openstack = "3rdparty/python/openstack.lock" }
+resolves_to_interpreter_constraints = { openstack = ["==3.11.*"] }
+enable_resolves = true
+"""
+OPENSTACK_BUILD = """
+python_requirements(name="openstack", source="openstack-requirements.txt", resolve="openstack")
+"""
+
+
 @dataclass
 class PantsRun:
     returncode: int
@@ -67,7 +79,13 @@ class ScratchRepo:
         (root / "BUILD_ROOT").write_text("")
 
     def add_images(self) -> None:
+        """The real images/ tree, with the `openstack` resolve its source images' PEX files need."""
         shutil.copytree(SANDBOX / "images", self.root / "images")
+        for path in OPENSTACK_FILES:
+            (self.root / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SANDBOX / path, self.root / path)
+        self.write("3rdparty/python/BUILD", OPENSTACK_BUILD)
+        self.write("pants.toml", self.read("pants.toml").replace("[python]\n", "[python]" + OPENSTACK_TOML, 1))
 
     def write(self, path: str, content: str) -> None:
         target = self.root / path

@@ -8,38 +8,16 @@ its duration is the tree's cold build time; it is printed. Containers are remove
 from __future__ import annotations
 
 import io
-import shutil
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from pants_kolla_tests.repo_fixture import SANDBOX, ScratchRepo
+from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.smoke_checks import CHECKS, CONFIG_DIR, SmokeCheck
 
 INSTALL_TYPES = ("binary", "source")
-# The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).
-OPENSTACK_FILES = ("3rdparty/python/openstack-requirements.txt", "3rdparty/python/openstack.lock")
-OPENSTACK_TOML = """
-resolves = { python-default = "3rdparty/python/default.lock", openstack = "3rdparty/python/openstack.lock" }
-resolves_to_interpreter_constraints = { openstack = ["==3.11.*"] }
-enable_resolves = true
-"""
-OPENSTACK_BUILD = """
-python_requirements(name="openstack", source="openstack-requirements.txt", resolve="openstack")
-"""
-
-
-def add_openstack_resolve(repo: ScratchRepo) -> None:
-    for path in OPENSTACK_FILES:
-        (repo.root / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SANDBOX / path, repo.root / path)
-    repo.write("3rdparty/python/BUILD", OPENSTACK_BUILD)
-    toml = repo.read("pants.toml").replace("[python]\n", "[python]" + OPENSTACK_TOML, 1)
-    repo.write("pants.toml", toml)
-
-
 def variants(check: SmokeCheck) -> list[tuple[str, str | None]]:
     types = INSTALL_TYPES if check.per_type else (None,)
     return [(check.image, t) for t in types]
@@ -56,7 +34,6 @@ def ref(repo: ScratchRepo, image: str, install_type: str | None) -> str:
 def tree(tmp_path_factory) -> ScratchRepo:
     repo = ScratchRepo(tmp_path_factory.mktemp("tree"))
     repo.add_images()
-    add_openstack_resolve(repo)
     started = time.monotonic()
     run = repo.pants("package", "images/::")
     minutes = (time.monotonic() - started) / 60
