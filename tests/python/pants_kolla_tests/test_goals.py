@@ -46,18 +46,41 @@ def test_render_goal_writes_dockerfiles_without_an_engine(rule_runner: RuleRunne
     dist = Path(rule_runner.build_root, "dist/kolla-render")
     assert sorted(p.name for p in dist.iterdir()) == ["cron", "debian-binary-keystone", "debian-source-keystone"]
     assert (dist / "cron/Dockerfile").read_text() == render(rule_runner, "images/cron")
-    assert "FROM kolla/debian-source-openstack-base:master" in (dist / "debian-source-keystone/Dockerfile").read_text()
+    assert "FROM kolla/debian-source-keystone-base:master" in (dist / "debian-source-keystone/Dockerfile").read_text()
     assert "Wrote dist/kolla-render/cron/Dockerfile" in result.stdout
 
 
 EXPECTED_LIST = """\
 infra\tkolla/base:master\tkolla/debian-bookworm-rootfs:master
+infra\tkolla/chrony:master\tkolla/base:master
 infra\tkolla/cron:master\tkolla/base:master
-binary\tkolla/debian-binary-keystone:master\tkolla/debian-binary-openstack-base:master
+binary\tkolla/debian-binary-glance-api:master\tkolla/debian-binary-glance-base:master
+binary\tkolla/debian-binary-glance-base:master\tkolla/debian-binary-openstack-base:master
+binary\tkolla/debian-binary-keystone-base:master\tkolla/debian-binary-openstack-base:master
+binary\tkolla/debian-binary-keystone-fernet:master\tkolla/debian-binary-keystone-base:master
+binary\tkolla/debian-binary-keystone-ssh:master\tkolla/debian-binary-keystone-base:master
+binary\tkolla/debian-binary-keystone:master\tkolla/debian-binary-keystone-base:master
 binary\tkolla/debian-binary-openstack-base:master\tkolla/base:master
+binary\tkolla/debian-binary-placement-api:master\tkolla/debian-binary-placement-base:master
+binary\tkolla/debian-binary-placement-base:master\tkolla/debian-binary-openstack-base:master
 rootfs\tkolla/debian-bookworm-rootfs:master\t-
-source\tkolla/debian-source-keystone:master\tkolla/debian-source-openstack-base:master
+source\tkolla/debian-source-glance-api:master\tkolla/debian-source-glance-base:master
+source\tkolla/debian-source-glance-base:master\tkolla/debian-source-openstack-base:master
+source\tkolla/debian-source-keystone-base:master\tkolla/debian-source-openstack-base:master
+source\tkolla/debian-source-keystone-fernet:master\tkolla/debian-source-keystone-base:master
+source\tkolla/debian-source-keystone-ssh:master\tkolla/debian-source-keystone-base:master
+source\tkolla/debian-source-keystone:master\tkolla/debian-source-keystone-base:master
 source\tkolla/debian-source-openstack-base:master\tkolla/base:master
+source\tkolla/debian-source-placement-api:master\tkolla/debian-source-placement-base:master
+source\tkolla/debian-source-placement-base:master\tkolla/debian-source-openstack-base:master
+infra\tkolla/etcd:master\tkolla/base:master
+infra\tkolla/haproxy:master\tkolla/base:master
+infra\tkolla/keepalived:master\tkolla/base:master
+infra\tkolla/mariadb-server:master\tkolla/base:master
+infra\tkolla/memcached:master\tkolla/base:master
+infra\tkolla/rabbitmq:master\tkolla/base:master
+infra\tkolla/redis:master\tkolla/base:master
+infra\tkolla/rsyslog:master\tkolla/base:master
 """
 
 
@@ -84,8 +107,9 @@ def test_graph_goal_json(rule_runner: RuleRunner) -> None:
         "name": "kolla/debian-binary-keystone:master",
         "address": "images/keystone@install_type=binary",
         "install_type": "binary",
-        "parent": "kolla/debian-binary-openstack-base:master",
+        "parent": "kolla/debian-binary-keystone-base:master",
     }
+    assert images["kolla/debian-binary-keystone-base:master"]["parent"] == "kolla/debian-binary-openstack-base:master"
     assert images["kolla/debian-bookworm-rootfs:master"]["parent"] is None
     assert "kolla/cron:master" not in images  # not selected, not an ancestor
 
@@ -99,14 +123,15 @@ def test_graph_goal_dot_to_file(rule_runner: RuleRunner) -> None:
     dot = output.read_text()
     assert dot.startswith("digraph kolla {")
     assert '  "kolla/base:master" -> "kolla/cron:master";' in dot.splitlines()
-    assert '  "kolla/debian-source-openstack-base:master" -> "kolla/debian-source-keystone:master";' in dot.splitlines()
-    assert dot.count("->") == 6
+    assert '  "kolla/debian-source-keystone-base:master" -> "kolla/debian-source-keystone:master";' in dot.splitlines()
+    assert '  "kolla/debian-source-openstack-base:master" -> "kolla/debian-source-keystone-base:master";' in dot.splitlines()
+    assert dot.count("->") == 29  # one edge per image: 11 infra, 2 x 9 per-type
 
 
 def test_dependencies_goal_shows_parent_edge(rule_runner: RuleRunner) -> None:
     result = rule_runner.run_goal_rule(Dependencies, args=["images/keystone@install_type=source"])
     assert result.stdout.splitlines() == [
-        "images/openstack-base@install_type=source",
+        "images/keystone-base@install_type=source",
         "images:templates",
     ]
     result = rule_runner.run_goal_rule(Dependencies, args=["images/base"])
@@ -115,32 +140,32 @@ def test_dependencies_goal_shows_parent_edge(rule_runner: RuleRunner) -> None:
 
 def test_tailor_guesses_from_the_from_line(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({
-        "images/redis/Dockerfile.j2": "FROM {{ parent_image }}\n",
-        "images/glance/Dockerfile.j2": (
+        "images/opensearch/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        "images/nova/Dockerfile.j2": (
             "FROM {{ namespace }}/{{ image_prefix }}openstack-base:{{ tag }}\nRUN echo {{ install_type }}\n"
         ),
         "images/fluentd/Dockerfile.j2": "FROM {{ namespace }}/{{ infra_image_prefix }}base:{{ tag }}\n",
     })
     putative = rule_runner.request(
-        PutativeTargets, [PutativeKollaImagesRequest(("images", "images/redis", "images/glance", "images/fluentd", "images/cron"))]
+        PutativeTargets, [PutativeKollaImagesRequest(("images", "images/opensearch", "images/nova", "images/fluentd", "images/cron"))]
     )
     proposed = {p.path: dict(p.kwargs) for p in putative}
     assert proposed == {  # images/cron has a kolla_image: nothing proposed, although images:tree owns all
-        "images/redis": {"install_type": "infra", "parent": PARENT_TODO},
-        "images/glance": {"install_type": INSTALL_TYPE_TODO, "parent": "images/openstack-base"},
+        "images/opensearch": {"install_type": "infra", "parent": PARENT_TODO},
+        "images/nova": {"install_type": INSTALL_TYPE_TODO, "parent": "images/openstack-base"},
         "images/fluentd": {"install_type": "infra", "parent": "images/base"},
     }
     builds = {f"{p.path}/BUILD": p.generate_build_file_stanza("    ") for p in putative}
-    # An invalid install type breaks every target listing, so glance's BUILD comes last.
-    rule_runner.write_files({path: build for path, build in builds.items() if "glance" not in path})
+    # An invalid install type breaks every target listing, so nova's BUILD comes last.
+    rule_runner.write_files({path: build for path, build in builds.items() if "nova" not in path})
     assert "FROM kolla/base:master" in render(rule_runner, "images/fluentd")
     with pytest.raises(ExecutionError) as e:
-        render(rule_runner, "images/redis")
-    assert "images/redis/BUILD: target `images/redis`, field `parent`: still `TODO(pants tailor)" in str(e.value)
+        render(rule_runner, "images/opensearch")
+    assert "images/opensearch/BUILD: target `images/opensearch`, field `parent`: still `TODO(pants tailor)" in str(e.value)
     rule_runner.write_files(builds)
     with pytest.raises(ExecutionError) as e:
-        rule_runner.get_target(Address("images/glance"))
-    assert "images/glance/BUILD" in str(e.value) and "install_type" in str(e.value)
+        rule_runner.get_target(Address("images/nova"))
+    assert "images/nova/BUILD" in str(e.value) and "install_type" in str(e.value)
     assert "TODO(pants tailor)" in str(e.value)
 
 

@@ -4,7 +4,8 @@
   change: `./pants --no-pantsd kolla-render images::` and copy `dist/kolla-render/*` to `golden/`.
 - Infra images render the same bytes whichever install types the tree builds.
 - A binary and a source render of one image differ only in their FROM line, the lines of
-  `add_binary_source_envs` and what `{% if install_type == ... %}` blocks choose.
+  `add_binary_source_envs` and what `{% if install_type == ... %}` blocks choose (in the image templates
+  and in macros.j2, e.g. `install_service`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ GOLDEN = Path(__file__).parent / "golden"
 NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
 PER_TYPE_BUILD = re.compile(r'install_type=parametrize\("binary", "source"\)')
 TYPE_BRANCH = re.compile(r"(\{%-?\s*(?:el)?if\s+)install_type(\s*==)")
+INFRA = {"base", "chrony", "cron", "etcd", "haproxy", "keepalived", "mariadb-server", "memcached", "rabbitmq",
+         "redis", "rsyslog"}
+PER_TYPE = ("openstack-base", "keystone-base", "keystone", "keystone-fernet", "keystone-ssh", "glance-base",
+            "glance-api", "placement-base", "placement-api")
 
 
 @pytest.fixture
@@ -65,13 +70,11 @@ def only_type(install_type: str) -> dict[str, str]:
 def test_infra_renders_are_identical_whatever_types_are_built(rule_runner: RuleRunner) -> None:
     both = render_tree(rule_runner)
     infra = {name for name in both if not name.startswith("debian-")}
-    assert infra == {"base", "cron"}
+    assert infra == INFRA
     for install_type in ("binary", "source"):
         rule_runner.write_files(only_type(install_type))
         single = render_tree(rule_runner)
-        assert {n for n in single if n.startswith("debian-")} == {
-            f"debian-{install_type}-keystone", f"debian-{install_type}-openstack-base"
-        }
+        assert {n for n in single if n.startswith("debian-")} == {f"debian-{install_type}-{i}" for i in PER_TYPE}
         for name in infra:
             assert single[name] == both[name], name
 
@@ -93,16 +96,16 @@ def changed_lines(a: str, b: str) -> list[str]:
 def test_binary_and_source_differ_only_in_type_specific_lines(rule_runner: RuleRunner) -> None:
     """Pin the `{% if install_type == ... %}` branches to one type, then render both types: whatever
     still differs must come from the parent and `add_binary_source_envs`, nothing else."""
-    templates = {str(p): p.read_text() for p in IMAGES.glob("*/Dockerfile.j2")}
+    # macros.j2 too: install_service chooses Debian packages or the PEX by install type.
+    templates = {str(p): p.read_text() for p in [*IMAGES.glob("*/Dockerfile.j2"), IMAGES / "macros.j2"]}
     allowed = env_macro_lines()
-    per_type = ("openstack-base", "keystone")
     for branch in ("binary", "source"):
         rule_runner.write_files({
             path: f'{{%- set kolla_test_branch = "{branch}" -%}}' + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
             for path, text in templates.items()
         })
         rendered = render_tree(rule_runner)
-        for image in per_type:
+        for image in PER_TYPE:
             changed = changed_lines(rendered[f"debian-binary-{image}"], rendered[f"debian-source-{image}"])
             assert changed, image  # FROM, at least: the check can see a difference
             unexpected = [line for line in changed if not line.startswith("FROM ") and line not in allowed]
@@ -110,6 +113,18 @@ def test_binary_and_source_differ_only_in_type_specific_lines(rule_runner: RuleR
 
 
 def test_type_specific_blocks_exist_where_expected(rule_runner: RuleRunner) -> None:
-    """Guards the test above against a regex that no longer matches the templates."""
-    for image in ("openstack-base", "keystone"):
-        assert TYPE_BRANCH.search((IMAGES / image / "Dockerfile.j2").read_text()), image
+    """Guards the test above against a regex that no longer matches the templates, and against pinning
+    that no longer reaches the branches: with them pinned, keystone-base's binary and source renders
+    install keystone the same way (both from packages, or both from the PEX)."""
+    for path in (IMAGES / "openstack-base" / "Dockerfile.j2", IMAGES / "macros.j2"):
+        assert TYPE_BRANCH.search(path.read_text()), path
+    unpinned = render_tree(rule_runner)
+    assert "COPY keystone.pex" in unpinned["debian-source-keystone-base"]
+    assert "COPY keystone.pex" not in unpinned["debian-binary-keystone-base"]
+    templates = {str(p): p.read_text() for p in [*IMAGES.glob("*/Dockerfile.j2"), IMAGES / "macros.j2"]}
+    rule_runner.write_files({
+        path: '{%- set kolla_test_branch = "source" -%}' + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
+        for path, text in templates.items()
+    })
+    pinned = render_tree(rule_runner)
+    assert "COPY keystone.pex" in pinned["debian-binary-keystone-base"]

@@ -7,18 +7,31 @@ from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
-from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
+from pants_kolla_tests.kolla_rule_runner import IMAGES, kolla_rule_runner, render, write_images_tree
 
 KEYSTONE_BUILD = """kolla_image(
     install_type=parametrize("binary", "source"),
-    parent="images/openstack-base",
+    parent="images/keystone-base",
     template_overrides=["vim.j2"],
 )
 """
 VIM_OVERRIDE = """{% extends parent_template %}
-{% set keystone_binary_packages_append = ["vim"] %}
 {% block keystone_footer %}RUN echo footer{% endblock %}
 """
+# keystone-base installs keystone itself: Debian's packages (binary, a customizable list) or the PEX (source).
+KEYSTONE_BASE_BUILD_FILE = IMAGES / "keystone-base" / "BUILD"
+VIM_BASE_OVERRIDE = """{% extends parent_template %}
+{% set keystone_base_binary_packages_append = ["vim"] %}
+{% block keystone_base_footer %}RUN echo footer{% endblock %}
+"""
+
+
+def keystone_base_build() -> str:
+    """The real keystone-base BUILD (its PEX included), with a template override on the image."""
+    text = KEYSTONE_BASE_BUILD_FILE.read_text()
+    needle = 'dependencies=[":keystone-pex"],'
+    assert text.count(needle) == 1
+    return text.replace(needle, needle + '\n    template_overrides=["vim.j2"],')
 
 
 @pytest.fixture
@@ -29,12 +42,16 @@ def rule_runner() -> RuleRunner:
 
 
 def test_target_override_applies_to_its_image(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"images/keystone/BUILD": KEYSTONE_BUILD, "images/keystone/vim.j2": VIM_OVERRIDE})
-    binary = render(rule_runner, "images/keystone", "binary")
-    source = render(rule_runner, "images/keystone", "source")
-    assert "install -y --no-install-recommends python3-keystone vim" in binary
-    assert "install -y --no-install-recommends python3-pbr \\" in source  # binary-only list
+    rule_runner.write_files({
+        "images/keystone-base/BUILD": keystone_base_build(),
+        "images/keystone-base/vim.j2": VIM_BASE_OVERRIDE,
+    })
+    binary = render(rule_runner, "images/keystone-base", "binary")
+    source = render(rule_runner, "images/keystone-base", "source")
+    assert "install -y --no-install-recommends python3-keystone vim \\" in binary
+    assert "COPY keystone.pex /tmp/keystone.pex" in source and "vim" not in source  # binary-only list
     assert binary.rstrip().endswith("RUN echo footer") and source.rstrip().endswith("RUN echo footer")
+    assert "RUN echo footer" not in render(rule_runner, "images/keystone", "binary")  # not its children
     assert "RUN echo footer" not in render(rule_runner, "images/cron")
 
 
@@ -43,6 +60,7 @@ def test_global_override_applies_below_target_overrides(rule_runner: RuleRunner)
         "overrides/all.j2": (
             "{% extends parent_template %}"
             "{% block keystone_footer %}RUN echo global{% endblock %}"
+            "{% block keystone_base_footer %}RUN echo global{% endblock %}"
             "{% block cron_footer %}RUN echo cron{% endblock %}"
             '{% set cron_packages_remove = ["cron"] %}{% set cron_packages_append = ["anacron"] %}'
         ),
@@ -53,6 +71,7 @@ def test_global_override_applies_below_target_overrides(rule_runner: RuleRunner)
     assert render(rule_runner, "images/cron").rstrip().endswith("RUN echo cron")
     assert "--no-install-recommends anacron \\" in render(rule_runner, "images/cron")
     assert render(rule_runner, "images/keystone", "binary").rstrip().endswith("RUN echo footer")
+    assert render(rule_runner, "images/keystone-base", "source").rstrip().endswith("RUN echo global")
 
 
 def expect_error(rule_runner: RuleRunner, spec_path: str, *needles: str, install_type: str | None = None) -> None:
