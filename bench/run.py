@@ -85,6 +85,19 @@ class Bench:
         runs = sorted((repo.pants(*args, pantsd=pantsd) for _ in range(NOOP_SAMPLES)), key=lambda t: t.seconds)
         return runs[len(runs) // 2]
 
+    def first_build(self, repo: PantsRepo, *args: str) -> tuple[Timed, str]:
+        """A first build on the shared engine, retried once: a build of this plugin can fail when an
+        image it holds only by name or ID disappears from the engine meanwhile (seen with other users
+        on the same engine). The retry reuses every image that did build; the note says it happened."""
+        first = repo.pants(*args, check=False)
+        if first.returncode == 0:
+            return first, ""
+        log(f"first build failed, retrying once:\n{first.stderr[-1500:]}")
+        second = repo.pants(*args)
+        return (Timed(first.seconds + second.seconds, 0, second.stdout, second.stderr,
+                      tuple(sorted(first.built + second.built))),
+                "failed once (engine race), time includes the retry")
+
     def peer_inputs(self, plugin: PantsRepo, peer_tag: str, *specs: str) -> tuple[list[peers.Image], dict]:
         """The plugin's rendered Dockerfiles and graph under the peer's tag (and the same maintainer
         suffix, so peers are engine-cold too), plus the plugin-built roots tagged for the peer."""
@@ -161,6 +174,9 @@ class Bench:
         images_b, contexts_b = self.peer_inputs(plugin, tag_b, "images::")
         cold_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=True)
         self.row(s, "cold: Pants cache miss, engine layers cold", PEER_B, cold_b, n, "--no-cache")
+        # The classic builder does not reuse layers of a --no-cache build: the first cached loop rebuilds
+        # everything, so it only warms the cache and the second one is timed.
+        peers.docker_build_loop(images_b, contexts_b, nocache=False)
         cached_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=False)
         self.row(s, "no-op, --no-pantsd", PEER_B, cached_b, n, "fully layer-cached docker builds")
 
@@ -180,9 +196,9 @@ class Bench:
             nonce = uuid.uuid4().hex[:8]
 
             plugin = self.plugin_repo(f"synth-{n}", synthetic.plugin_files(shape))
-            run = plugin.pants("package", "images::")
+            run, note = self.first_build(plugin, "package", "images::")
             self.row(s, "first build (smaller trees' images are cache hits)", PLUGIN, run.seconds,
-                     len(run.built))
+                     len(run.built), note)
             noop = self.noop(plugin, "package", "images::", pantsd=True)
             noops[n] = noop.seconds
             self.row(s, "no-op, pantsd warm", PLUGIN, noop.seconds, len(noop.built))

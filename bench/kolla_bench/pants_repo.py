@@ -88,7 +88,9 @@ class PantsRepo:
         if check and proc.returncode != 0:
             raise RunFailed(f"pants {' '.join(args)} in {self.root} exited {proc.returncode}:\n"
                             f"{proc.stderr[-4000:]}")
-        return Timed(seconds, proc.returncode, proc.stdout, proc.stderr, tuple(sorted(BUILD_LINE.findall(proc.stderr))))
+        return Timed(seconds, proc.returncode, proc.stdout, proc.stderr,
+                     # Distinct refs: pantsd may restart a build whose input changed under it.
+                     tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))))
 
     def stop_pantsd(self) -> None:
         """Stop the pantsd this repo started (by its pid file, never by name: others run Pants too)."""
