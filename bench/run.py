@@ -174,9 +174,6 @@ class Bench:
         images_b, contexts_b = self.peer_inputs(plugin, tag_b, "images::")
         cold_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=True)
         self.row(s, "cold: Pants cache miss, engine layers cold", PEER_B, cold_b, n, "--no-cache")
-        # The classic builder does not reuse layers of a --no-cache build: the first cached loop rebuilds
-        # everything, so it only warms the cache and the second one is timed.
-        peers.docker_build_loop(images_b, contexts_b, nocache=False)
         cached_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=False)
         self.row(s, "no-op, --no-pantsd", PEER_B, cached_b, n, "fully layer-cached docker builds")
 
