@@ -1,0 +1,71 @@
+"""Smoke test of the benchmark's pure parts, so bench/run.py cannot silently rot. No timings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from kolla_bench import peers, synthetic
+from kolla_bench.table import Check, Row, checks_table, results_table
+
+
+def test_tree_shape_mixes_chains_and_fan_outs_with_parents_first() -> None:
+    for n in (1, 10, 30, 100):
+        shape = synthetic.tree_shape(n)
+        names = list(shape)
+        assert len(shape) == n and shape[names[0]] == synthetic.ROOT
+        for i, (name, parent) in enumerate(shape.items()):
+            assert parent == synthetic.ROOT or names.index(parent) < i
+        assert synthetic.leaves(shape)
+    shape = synthetic.tree_shape(30)
+    assert max(Counter(shape.values()).values()) >= 3  # a fan-out
+    assert max(synthetic.depth(shape, name) for name in shape) >= 5  # a chain
+    # Smaller trees are prefixes of larger ones, which is why the scaling rows reuse cache entries.
+    assert list(synthetic.tree_shape(10).items()) == list(shape.items())[:10]
+
+
+def test_plugin_files_declare_every_image_from_its_parent() -> None:
+    files = synthetic.plugin_files(synthetic.tree_shape(4))
+    assert files["images/rootfs/BUILD"] == synthetic.ROOTFS_BUILD
+    assert 'parent="images/rootfs"' in files["images/s000/BUILD"]
+    assert 'parent="images/s002"' in files["images/s003/BUILD"] or 'parent="images/s000"' in files["images/s003/BUILD"]
+    assert files["images/s003/Dockerfile.j2"].startswith("FROM {{ parent_image }}\n")
+
+
+GRAPH = {"images": [
+    {"name": "kolla/debian-binary-keystone:t", "address": "images/keystone@install_type=binary",
+     "install_type": "binary", "parent": "kolla/debian-binary-openstack-base:t"},
+    {"name": "kolla/base:t", "address": "images/base", "install_type": "infra",
+     "parent": "kolla/debian-bookworm-rootfs:t"},
+    {"name": "kolla/debian-binary-openstack-base:t", "address": "images/openstack-base@install_type=binary",
+     "install_type": "binary", "parent": "kolla/base:t"},
+    {"name": "kolla/debian-bookworm-rootfs:t", "address": "images/rootfs", "install_type": "rootfs",
+     "parent": None},
+]}
+
+
+def test_peer_images_come_parents_first_without_the_rootfs() -> None:
+    images = peers.images_from_graph(json.dumps(GRAPH))
+    assert [i.name for i in images] == ["base", "debian-binary-openstack-base", "debian-binary-keystone"]
+    assert images[2].folder == "images/keystone" and images[2].tag == "t"
+    assert peers.roots(images) == ["kolla/debian-bookworm-rootfs:t"]
+
+
+def test_peer_a_targets_depend_on_their_parent_image() -> None:
+    images = peers.images_from_graph(json.dumps(GRAPH))
+    by_ref = {i.ref: i for i in images}
+    build = peers.docker_image_build_file(images[1], by_ref, [])
+    assert "repository='kolla/debian-binary-openstack-base'" in build and "image_tags=['t']" in build
+    assert "'//base:img'" in build
+    base = peers.docker_image_build_file(images[0], by_ref, ["kolla_start"])
+    assert "files(name='ctx', sources=['kolla_start'])" in base and "dependencies=[':ctx']" in base
+
+
+def test_tables_show_ratios_to_the_first_row_and_flag_missed_targets() -> None:
+    table = results_table([Row("s", "no-op", "plugin", 2.0, 0), Row("s", "no-op", "peer", 8.0, 6, "x")])
+    lines = table.splitlines()
+    assert lines[0].startswith("| Section") and set(lines[1]) <= {"|", "-"}
+    assert "1.00×" in lines[2] and "4.00×" in lines[3] and "| 6 " in lines[3]
+    checks = checks_table([Check("a", "1", True), Check("b", "2", False)])
+    assert "| yes |" in checks.replace("  ", " ") or "yes" in checks.splitlines()[2]
+    assert "**no**" in checks.splitlines()[3]

@@ -1,0 +1,101 @@
+"""A throwaway Pants repo (the plugin's scratch copy, or Peer A's docker_image repo) driven by a nested
+Pants, timed from the outside.
+
+Nested Pants runs go through the real repo's `./pants` bootstrap: it picks the cached Pants venv and
+exports PANTS_KOLLA_PEX_CLI, while Pants itself finds its build root from the scratch repo's cwd.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# The plugin logs "Building <ref>"; Pants' docker backend "Building docker image <ref>". With
+# --no-dynamic-ui each process that really runs logs "Starting: ..." once; a cache hit logs nothing.
+BUILD_LINE = re.compile(r"Starting: Building (?:docker image )?(\S+/\S+:\S+?)(?:\s|$)", re.MULTILINE)
+
+
+def pants_toml(backends: list[str], extra: str = "") -> str:
+    """Every generated repo needs the same offline pex CLI as the real repo (Pants would fetch it from
+    GitHub), pantsd off by default (rows ask for it explicitly) and no dynamic UI (parseable stderr)."""
+    return f"""[GLOBAL]
+pants_version = "2.17.1"
+pythonpath = ["%(buildroot)s/src/python"]
+backend_packages = {backends!r}
+pantsd = false
+dynamic_ui = false
+[anonymous-telemetry]
+enabled = false
+[python]
+interpreter_constraints = ["==3.9.*"]
+[python-bootstrap]
+search_path = ["<PATH>", "<PYENV>"]
+[pex-cli]
+version = "v2.1.137"
+known_versions = ["v2.1.137|linux_x86_64|02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"]
+url_template = "file://{REPO}/3rdparty/pex/pex"
+[subprocess-environment]
+env_vars = ["PIP_CONFIG_FILE=/dev/null"]
+{extra}"""
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    built: tuple[str, ...]  # image refs whose build process really ran
+
+
+class RunFailed(Exception):
+    pass
+
+
+class PantsRepo:
+    def __init__(self, root: Path, toml: str) -> None:
+        self.root = root
+        self.runs = 0
+        root.mkdir(parents=True, exist_ok=True)
+        self.write("pants.toml", toml)
+        self.write("BUILD_ROOT", "")
+
+    def write(self, path: str, content: str) -> None:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+    def read(self, path: str) -> str:
+        return (self.root / path).read_text()
+
+    def pants(self, *args: str, pantsd: bool = False, check: bool = True, timeout: float = 3600) -> Timed:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PEX")}
+        start = time.monotonic()
+        proc = subprocess.run(
+            [str(REPO / "pants"), "--pantsd" if pantsd else "--no-pantsd", *args],
+            cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+        seconds = time.monotonic() - start
+        # Every run's stderr stays in the scratch repo, to check what the Builds column counted.
+        self.runs += 1
+        self.write(f".bench-logs/{self.runs:02d}-{'_'.join(args)[:80].replace('/', '_')}.log", proc.stderr)
+        if check and proc.returncode != 0:
+            raise RunFailed(f"pants {' '.join(args)} in {self.root} exited {proc.returncode}:\n"
+                            f"{proc.stderr[-4000:]}")
+        return Timed(seconds, proc.returncode, proc.stdout, proc.stderr,
+                     # Distinct refs: pantsd may restart a build whose input changed under it.
+                     tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))))
+
+    def stop_pantsd(self) -> None:
+        """Stop the pantsd this repo started (by its pid file, never by name: others run Pants too)."""
+        for pid_file in self.root.glob(".pids/**/pantsd/pid"):
+            try:
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
