@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -69,12 +70,22 @@ def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str) -> 
 
 
 def tar_directory(image_dir: str, dest: str) -> None:
+    """A `docker load`-able tar of the directory, WITHOUT its RepoTags: loading a parent to build on must
+    not name it in the engine; only `package` names images, explicitly."""
     with tarfile.open(dest, "w") as tar:
         for root, dirs, files in os.walk(image_dir):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(root, name)
-                tar.add(path, arcname=os.path.relpath(path, image_dir), recursive=False)
+                arcname = os.path.relpath(path, image_dir)
+                if arcname == "manifest.json":
+                    manifest = [{**entry, "RepoTags": None} for entry in json.load(open(path))]
+                    data = json.dumps(manifest, sort_keys=True).encode()
+                    info = tarfile.TarInfo(arcname)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                else:
+                    tar.add(path, arcname=arcname, recursive=False)
 
 
 def _normalized_member(member: tarfile.TarInfo, epoch: int) -> tarfile.TarInfo:
