@@ -8,15 +8,39 @@ sock="unix://$state/docker.sock"
 case "$action" in
   start)
     mkdir -p "$state"
-    if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then echo "$sock"; exit 0; fi
+    if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then
+      # An engine whose default bridge was deleted (e.g. by another dockerd stopping) cannot start
+      # bridged containers: restart it, which recreates docker0.
+      if ip link show docker0 >/dev/null 2>&1; then echo "$sock"; exit 0; fi
+      echo "dockerd at $sock lost its docker0 bridge: restarting it" >&2
+      old_pid="$(cat "$state/dockerd.pid" 2>/dev/null || true)"
+      "$0" stop "$state"
+      for _ in $(seq 1 120); do
+        if [ -z "$old_pid" ] || ! kill -0 "$old_pid" 2>/dev/null; then break; fi
+        sleep 0.5
+      done
+      rm -f "$state/dockerd.pid"
+    fi
     command -v dockerd >/dev/null || { echo "dockerd missing: apt-get install -y docker.io" >&2; exit 1; }
     setsid dockerd --data-root "$state/root" --exec-root "$state/exec" -H "$sock" \
       --pidfile "$state/dockerd.pid" >"$state/dockerd.log" 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
-      if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then echo "$sock"; exit 0; fi
+      if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then
+      # An engine whose default bridge was deleted (e.g. by another dockerd stopping) cannot start
+      # bridged containers: restart it, which recreates docker0.
+      if ip link show docker0 >/dev/null 2>&1; then echo "$sock"; exit 0; fi
+      echo "dockerd at $sock lost its docker0 bridge: restarting it" >&2
+      old_pid="$(cat "$state/dockerd.pid" 2>/dev/null || true)"
+      "$0" stop "$state"
+      for _ in $(seq 1 120); do
+        if [ -z "$old_pid" ] || ! kill -0 "$old_pid" 2>/dev/null; then break; fi
+        sleep 0.5
+      done
+      rm -f "$state/dockerd.pid"
+    fi
       sleep 0.5
     done
-    echo "dockerd did not come up; last log lines:" >&2; tail -20 "$state/dockerd.log" >&2; exit 1 ;;
+    echo "dockerd did not come up; last log lines:" >&2; tail -20 "$state/dockerd.log" | cut -c1-300 >&2; exit 1 ;;
   stop)
     if [ -f "$state/dockerd.pid" ]; then kill "$(cat "$state/dockerd.pid")" 2>/dev/null || true; fi ;;
   *) echo "usage: $0 start|stop [STATE_DIR]" >&2; exit 2 ;;
