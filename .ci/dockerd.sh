@@ -5,43 +5,39 @@ set -euo pipefail
 action="${1:?usage: $0 start|stop [STATE_DIR]}"
 state="${2:-${KOLLA_DOCKERD_DIR:-/var/tmp/kolla-dockerd}}"
 sock="unix://$state/docker.sock"
+
+engine_answers() { DOCKER_HOST="$sock" docker version >/dev/null 2>&1; }
+
+stop_and_wait() {
+  local pid
+  pid="$(cat "$state/dockerd.pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 120); do
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  rm -f "$state/dockerd.pid"
+}
+
 case "$action" in
   start)
     mkdir -p "$state"
-    if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then
+    if engine_answers; then
       # An engine whose default bridge was deleted (e.g. by another dockerd stopping) cannot start
       # bridged containers: restart it, which recreates docker0.
       if ip link show docker0 >/dev/null 2>&1; then echo "$sock"; exit 0; fi
       echo "dockerd at $sock lost its docker0 bridge: restarting it" >&2
-      old_pid="$(cat "$state/dockerd.pid" 2>/dev/null || true)"
-      "$0" stop "$state"
-      for _ in $(seq 1 120); do
-        if [ -z "$old_pid" ] || ! kill -0 "$old_pid" 2>/dev/null; then break; fi
-        sleep 0.5
-      done
-      rm -f "$state/dockerd.pid"
+      stop_and_wait
     fi
     command -v dockerd >/dev/null || { echo "dockerd missing: apt-get install -y docker.io" >&2; exit 1; }
     setsid dockerd --data-root "$state/root" --exec-root "$state/exec" -H "$sock" \
       --pidfile "$state/dockerd.pid" >"$state/dockerd.log" 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
-      if DOCKER_HOST="$sock" docker version >/dev/null 2>&1; then
-      # An engine whose default bridge was deleted (e.g. by another dockerd stopping) cannot start
-      # bridged containers: restart it, which recreates docker0.
-      if ip link show docker0 >/dev/null 2>&1; then echo "$sock"; exit 0; fi
-      echo "dockerd at $sock lost its docker0 bridge: restarting it" >&2
-      old_pid="$(cat "$state/dockerd.pid" 2>/dev/null || true)"
-      "$0" stop "$state"
-      for _ in $(seq 1 120); do
-        if [ -z "$old_pid" ] || ! kill -0 "$old_pid" 2>/dev/null; then break; fi
-        sleep 0.5
-      done
-      rm -f "$state/dockerd.pid"
-    fi
+      if engine_answers; then echo "$sock"; exit 0; fi
       sleep 0.5
     done
     echo "dockerd did not come up; last log lines:" >&2; tail -20 "$state/dockerd.log" | cut -c1-300 >&2; exit 1 ;;
   stop)
-    if [ -f "$state/dockerd.pid" ]; then kill "$(cat "$state/dockerd.pid")" 2>/dev/null || true; fi ;;
+    stop_and_wait ;;
   *) echo "usage: $0 start|stop [STATE_DIR]" >&2; exit 2 ;;
 esac
