@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Size report of a packaged image tree, from the docker-archive directories `package` writes.
 
+    ./pants package --kolla-export-archives images/::   # dist/ then holds every layer file
     python3 bench/image_sizes.py [dist/images]
 
 Per image: its size (all its layers) and its own layers' bytes (those its parent lacks). Then the set: the sum of image sizes (what `docker save` of each image
@@ -25,6 +26,9 @@ def image_layers(image_dir: Path) -> list[tuple[str, int]]:
     manifest = json.loads((image_dir / "manifest.json").read_text())[0]
     config = json.loads((image_dir / manifest["Config"]).read_text())
     diff_ids = config["rootfs"]["diff_ids"]
+    missing = [layer for layer in manifest["Layers"] if not (image_dir / layer).is_file()]
+    if missing:
+        sys.exit(f"{image_dir} lacks its layer files: run `./pants package --kolla-export-archives ...` first")
     sizes = [(image_dir / layer).stat().st_size for layer in manifest["Layers"]]
     return list(zip(diff_ids, sizes))
 

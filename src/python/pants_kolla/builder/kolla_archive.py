@@ -49,16 +49,19 @@ def file_sha256(path: str) -> str:
     return sha.hexdigest()
 
 
-def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str) -> str:
-    """Write a docker-archive directory from a config and layer tarballs (moved in). Returns the ID."""
+def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str,
+                inherited: tuple[str, ...] = ()) -> str:
+    """Write a docker-archive directory from a config and layer tarballs (moved in). `inherited` are
+    the diff IDs of leading layers the parent's archive already holds: listed, not written (the rule
+    merges the parent's layer files in). Returns the image ID."""
     os.makedirs(out_dir, exist_ok=True)
-    layer_paths, diff_ids = [], []
+    diff_ids = list(inherited)
     for tar_path in layer_tars:
         digest = file_sha256(tar_path)
         os.makedirs(os.path.join(out_dir, digest), exist_ok=True)
         shutil.move(tar_path, os.path.join(out_dir, digest, "layer.tar"))
-        layer_paths.append(f"{digest}/layer.tar")
         diff_ids.append(f"sha256:{digest}")
+    layer_paths = [f"{diff_id.split(':', 1)[1]}/layer.tar" for diff_id in diff_ids]
     config = {**config, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     blob = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     config_name = hashlib.sha256(blob).hexdigest() + ".json"
@@ -69,15 +72,19 @@ def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str) -> 
     return "sha256:" + config_name[: -len(".json")]
 
 
-def tar_directory(image_dir: str, dest: str) -> None:
+def tar_directory(image_dir: str, dest: str, skip_layers: int = 0) -> None:
     """A `docker load`-able tar of the directory, WITHOUT its RepoTags: loading a parent to build on must
-    not name it in the engine; only `package` names images, explicitly."""
+    not name it in the engine; only `package` names images, explicitly. The first `skip_layers` layer
+    files are left out (the engine already has them, so `docker load` never opens them)."""
+    skipped = set(read_manifest(image_dir)["Layers"][:skip_layers])
     with tarfile.open(dest, "w") as tar:
         for root, dirs, files in os.walk(image_dir):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(root, name)
                 arcname = os.path.relpath(path, image_dir)
+                if arcname in skipped:
+                    continue
                 if arcname == "manifest.json":
                     manifest = [{**entry, "RepoTags": None} for entry in json.load(open(path))]
                     data = json.dumps(manifest, sort_keys=True).encode()
@@ -123,17 +130,36 @@ def normalize_config(config: dict, epoch: int) -> dict:
     return config
 
 
-def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str) -> str:
-    """Rewrite a `docker save`/`buildah push` output directory into a reproducible one."""
+def diff_ids(image_dir: str) -> list[str]:
+    manifest = read_manifest(image_dir)
+    with open(os.path.join(image_dir, manifest["Config"])) as f:
+        return list(json.load(f)["rootfs"]["diff_ids"])
+
+
+def inherited_prefix(layers: list[str], parent_layers: list[str]) -> tuple[str, ...]:
+    """The leading layers an image shares with its parent, unchanged (same diff ID = same bytes)."""
+    shared = []
+    for layer, parent_layer in zip(layers, parent_layers):
+        if layer != parent_layer:
+            break
+        shared.append(layer)
+    return tuple(shared)
+
+
+def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str,
+                          parent_dir: str | None = None) -> str:
+    """Rewrite a `docker save`/`buildah push` output directory into a reproducible one. Layers the
+    parent already has (already normalized when it was built) are neither re-read nor written."""
     manifest = read_manifest(saved_dir)
     with open(os.path.join(saved_dir, manifest["Config"])) as f:
         config = json.load(f)
+    inherited = inherited_prefix(config["rootfs"]["diff_ids"], diff_ids(parent_dir) if parent_dir else [])
     layer_tars = []
-    for index, layer in enumerate(manifest["Layers"]):
+    for index, layer in enumerate(manifest["Layers"][len(inherited):], start=len(inherited)):
         dest = os.path.join(work_dir, f"layer-{index}.tar")
         normalize_layer(os.path.join(saved_dir, layer), dest, epoch)
         layer_tars.append(dest)
-    return write_image(out_dir, normalize_config(config, epoch), layer_tars, ref)
+    return write_image(out_dir, normalize_config(config, epoch), layer_tars, ref, inherited)
 
 
 def extract_tar(tar_path: str, out_dir: str) -> None:

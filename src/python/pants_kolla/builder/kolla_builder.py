@@ -97,7 +97,7 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> No
     import kolla_docker
 
     client = kolla_docker.connect()
-    parent_id = kolla_docker.load(client, args.parent)
+    parent_id = kolla_docker.load(client, args.parent, args.parent_base_id)
     log.write(f"parent {args.parent_ref} = {parent_id}\n")
     pin_parent(os.path.join(context, "Dockerfile"), args.parent_ref, parent_id)
     try:
@@ -132,7 +132,7 @@ def cmd_build(args) -> int:
                 log.write(f"-- transient failure, retry {attempt} of {args.retries}\n")
                 time.sleep(2 * attempt)
         image_id = kolla_archive.normalize_saved_image(saved_dir, args.out, args.tag, args.epoch,
-                                                       os.path.abspath("."))
+                                                       os.path.abspath("."), args.parent)
         log.write(f"normalized image {args.tag} = {image_id}\n")
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
@@ -142,7 +142,7 @@ def cmd_load(args) -> int:
     import kolla_docker
 
     client = kolla_docker.connect()
-    image_id = kolla_docker.load(client, args.image)
+    image_id = kolla_docker.load(client, args.image, args.base_id)
     for ref in args.tag:
         if kolla_docker.engine_has(client, ref) != image_id:
             kolla_docker.tag(client, image_id, ref)
@@ -171,6 +171,7 @@ def main(argv: list[str]) -> int:
     build.add_argument("--context", required=True)
     build.add_argument("--parent", required=True)
     build.add_argument("--parent-ref", required=True)
+    build.add_argument("--parent-base-id", default="", help="The parent's own parent image ID, if any.")
     build.add_argument("--tag", required=True)
     build.add_argument("--build-arg", action="append", default=[])
     build.add_argument("--retries", type=int, default=0)
@@ -181,6 +182,7 @@ def main(argv: list[str]) -> int:
 
     load = sub.add_parser("load")
     load.add_argument("--image", required=True)
+    load.add_argument("--base-id", default="", help="The image's parent ID: its layers need not be sent.")
     load.add_argument("--tag", action="append", default=[])
     load.add_argument("--out", required=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import AddPrefix, Digest, MergeDigests
+from pants.engine.fs import AddPrefix, Digest, DigestSubset, MergeDigests, PathGlobs
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
@@ -58,11 +58,15 @@ async def _package(address, repo: KollaRepo, kolla: KollaSubsystem) -> BuiltPack
             (BuiltPackageArtifact(dist_dir, (f"FAILED (allowed to fail): {result.ref}",)),),
         )
     assert result.image is not None
-    archive = await Get(Digest, AddPrefix(result.image.archive, "image"))
-    files = await Get(Digest, MergeDigests([archive, result.log, result.dockerfile]))
     loaded = summary.loaded.get(result.ref)
     if loaded is not None and loaded.error:
         raise KollaBuildError(loaded.error)
+    archive = result.image.archive
+    if loaded is not None and not kolla.export_archives:
+        # The engine holds the image: write its manifest and config, not gigabytes of layers per run.
+        archive = await Get(Digest, DigestSubset(archive, PathGlobs(["*.json"])))
+    archive = await Get(Digest, AddPrefix(archive, "image"))
+    files = await Get(Digest, MergeDigests([archive, result.log, result.dockerfile]))
     where = "in the engine" if loaded is not None else "not loaded: no engine (docker load from dist/)"
     return BuiltPackage(
         await Get(Digest, AddPrefix(files, dist_dir)),

@@ -67,6 +67,17 @@ class KollaSubsystem(Subsystem):
             """
         ),
     )
+    export_archives = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Write every image's full docker-archive (all layer files) to dist/images/<name>/image/, ready
+            for `docker load` or skopeo. Off by default: the engine holds the images and Pants' store the
+            archives, so `package` writes only each image's manifest, config, Dockerfile and build log.
+            Archives are always written when no engine holds the images (the buildah builder).
+            """
+        ),
+    )
     # Registry (publish only), infra naming, service users and template overrides.
     registry = StrOption(
         default="",

@@ -30,6 +30,7 @@ from pants.engine.fs import (
 from pants.engine.process import FallibleProcessResult, Process, ProcessResultMetadata
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from pants_kolla import run_summary as Status
@@ -62,6 +63,8 @@ class BuiltImage:
     ref: str
     image_id: str
     archive: Digest  # docker-archive files at the digest's root
+    # The parent's image ID: where the engine holds it, loading this image sends only its own layers.
+    parent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,18 @@ class BuilderPex:
     pex: VenvPex
 
 
+def with_immutable_inputs(process: Process, **digests: Digest) -> Process:
+    """Hand big inputs (image archives) as immutable inputs: Pants materializes each digest once and
+    links it into every sandbox, instead of copying gigabytes per process. They stay in the cache key."""
+    return dataclasses.replace(
+        process, immutable_input_digests=FrozenDict({**process.immutable_input_digests, **digests})
+    )
+
+
+async def _layers_of(archive: Digest) -> Digest:
+    return await Get(Digest, DigestSubset(archive, PathGlobs(["*/layer.tar"])))
+
+
 @rule(desc="Prepare the kolla image builder")
 async def builder_pex(builder: KollaBuilder) -> BuilderPex:
     script = await Get(Digest, CreateDigest, builder.script_digest_request())
@@ -100,6 +115,7 @@ async def _run_builder(
     ref: str,
     address: Address,
     dockerfile: Digest,
+    parent: BuiltImage | None = None,
 ) -> ImageBuildResult:
     engine = backend.engine if backend else None
     process = await Get(
@@ -116,6 +132,8 @@ async def _run_builder(
             level=LogLevel.INFO,
         ),
     )
+    if parent is not None:
+        process = with_immutable_inputs(process, parent=parent.archive)
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code == EXIT_ENGINE_UNREACHABLE:
         raise EngineUnreachable(how_to_start_engine(engine.docker_host if engine else "?"))
@@ -125,13 +143,18 @@ async def _run_builder(
                  f"{result.stderr.decode(errors='replace').strip()}")
         return ImageBuildResult(address, ref, Status.FAILED, None, log, dockerfile, error, result.metadata)
     archive_dir = await Get(Digest, DigestSubset(result.output_digest, PathGlobs(["image/**"])))
-    archive, manifest = await MultiGet(
+    own_files, manifest = await MultiGet(
         Get(Digest, RemovePrefix(archive_dir, "image")),
         Get(DigestContents, DigestSubset(result.output_digest, PathGlobs(["image/manifest.json"]))),
     )
+    # The builder writes only the layers its parent lacks (small cache entries, no re-hashing of the
+    # parent's gigabytes); the full archive is those plus the parent's layers, by digest.
+    archive = own_files
+    if parent is not None:
+        archive = await Get(Digest, MergeDigests([own_files, await _layers_of(parent.archive)]))
     config = json.loads(manifest[0].content)[0]["Config"]
     image_id = "sha256:" + config.split("/")[-1].split(".")[0]
-    image = BuiltImage(ref, image_id, archive)
+    image = BuiltImage(ref, image_id, archive, parent.image_id if parent else "")
     return ImageBuildResult(address, ref, Status.BUILT, image, log, dockerfile, "", result.metadata)
 
 
@@ -175,17 +198,18 @@ async def build_image(
     inputs = await MultiGet(
         Get(Digest, AddPrefix(rendered.digest, "context")),
         Get(Digest, AddPrefix(context, "context")),
-        Get(Digest, AddPrefix(parent_result.image.archive, "parent")),
     )
     input_digest = await Get(Digest, MergeDigests(inputs))
     argv = ["build", "--builder", backend.kind, "--builder-version", backend.version,
             "--context", "context", "--parent", "parent", "--parent-ref", parent_result.ref,
+            "--parent-base-id", parent_result.image.parent_id,
             "--tag", ref, "--retries", str(kolla.retries), "--epoch", str(kolla.source_date_epoch)]
     if not kolla.engine_layer_cache:
         argv.append("--no-engine-cache")
     for build_arg in target[KollaBuildArgsField].value or ():
         argv += ["--build-arg", build_arg]
-    return await _run_builder(builder, backend, argv, input_digest, ref, request.address, rendered.digest)
+    return await _run_builder(builder, backend, argv, input_digest, ref, request.address, rendered.digest,
+                              parent_result.image)
 
 
 def rules():

@@ -8,10 +8,8 @@ enters the key.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -21,6 +19,7 @@ from pants.engine.rules import Get, _uncacheable_rule, collect_rules
 from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
 
+from pants_kolla import engine_api
 from pants_kolla.subsystems.kolla import KollaSubsystem
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -59,40 +58,6 @@ def how_to_start_engine(docker_host: str) -> str:
     )
 
 
-def probe(docker_host: str, timeout: float = 3.0) -> bool:
-    url = urlparse(docker_host)
-    try:
-        if url.scheme == "unix":
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(timeout)
-                s.connect(url.path)
-        else:
-            with socket.create_connection((url.hostname, url.port or 2375), timeout=timeout):
-                pass
-        return True
-    except OSError:
-        return False
-
-
-def engine_version(docker_host: str, timeout: float = 3.0) -> str:
-    """The engine's version (part of every build's cache key: another engine may build differently)."""
-    url = urlparse(docker_host)
-    request = b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n"
-    try:
-        if url.scheme == "unix":
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            conn.settimeout(timeout)
-            conn.connect(url.path)
-        else:
-            conn = socket.create_connection((url.hostname, url.port or 2375), timeout=timeout)
-        with conn:
-            conn.sendall(request)
-            response = b"".join(iter(lambda: conn.recv(65536), b""))
-        return str(json.loads(response.split(b"\r\n\r\n", 1)[1])["Version"])
-    except (OSError, ValueError, KeyError, IndexError):
-        return "unknown"
-
-
 def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
     link_dir = os.path.join(named_caches_dir, NAMED_CACHE)
     os.makedirs(link_dir, exist_ok=True)
@@ -104,12 +69,12 @@ def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
     os.replace(tmp, link)
 
 
-# Uncacheable: the engine may have stopped since the last run; probing costs well under a millisecond.
+# Uncacheable: the engine may have stopped since the last run; probing costs about a millisecond.
 @_uncacheable_rule(desc="Find the Docker engine")
 async def engine_endpoint(global_options: GlobalOptions) -> EngineEndpoint:
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST"]))
     docker_host = env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
-    if not probe(docker_host):
+    if not engine_api.reachable(docker_host):
         raise EngineUnreachable(how_to_start_engine(docker_host))
     url = urlparse(docker_host)
     if url.scheme == "unix":
@@ -118,10 +83,10 @@ async def engine_endpoint(global_options: GlobalOptions) -> EngineEndpoint:
             docker_host,
             FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET}),
             FrozenDict({NAMED_CACHE: os.path.dirname(SANDBOX_SOCKET)}),
-            engine_version(docker_host),
+            engine_api.version(docker_host),
         )
     return EngineEndpoint(
-        docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict(), engine_version(docker_host)
+        docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict(), engine_api.version(docker_host)
     )
 
 

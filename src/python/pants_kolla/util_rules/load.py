@@ -1,17 +1,21 @@
-"""Rule: make sure the engine holds a built image under its name (a cheap per-session step that also
-repairs an engine whose images were deleted, cf. Pants issue #13461)."""
+"""Rule: make sure the engine holds a built image under its name (a per-session step that also repairs an
+engine whose images were deleted, cf. Pants issue #13461).
+
+The usual answer is "it already does": that is asked in-process over the engine's API (about a
+millisecond), so a no-op run starts no process. Only an image the engine lacks is loaded, by the builder
+process, from its archive."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
-from pants.engine.fs import AddPrefix, Digest
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.rules import Get, _uncacheable_rule, collect_rules
 from pants.util.logging import LogLevel
 
-from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuiltImage
+from pants_kolla import engine_api
+from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuiltImage, with_immutable_inputs
 from pants_kolla.util_rules.engine import EngineEndpoint
 
 
@@ -27,18 +31,32 @@ class LoadedImage:
     error: str = ""
 
 
-@rule(desc="Load an image into the Docker engine")
+def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
+    """True when the engine holds the image under its name now (tagging it if only the ID was there)."""
+    if engine_api.image_id(docker_host, image.ref) == image.image_id:
+        return True
+    if engine_api.image_id(docker_host, image.image_id) is None:
+        return False
+    engine_api.tag(docker_host, image.image_id, image.ref)
+    return True
+
+
+# Uncacheable: the engine's images may have been deleted since the last run.
+@_uncacheable_rule(desc="Load an image into the Docker engine")
 async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedImage:
     image = request.image
-    engine, input_digest = await MultiGet(
-        Get(EngineEndpoint), Get(Digest, AddPrefix(image.archive, "image"))
-    )
+    engine = await Get(EngineEndpoint)
+    try:
+        if _tag_if_present(engine.docker_host, image):
+            return LoadedImage(image.ref, image.image_id)
+    except engine_api.EngineApiError as e:
+        return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
     process = await Get(
         Process,
         VenvPexProcess(
             builder.pex,
-            argv=["load", "--image", "image", "--tag", image.ref, "--out", "loaded.json"],
-            input_digest=input_digest,
+            argv=["load", "--image", "image", "--base-id", image.parent_id, "--tag", image.ref,
+                  "--out", "loaded.json"],
             extra_env={"PATH": FIXED_PATH, **engine.env},
             append_only_caches=engine.append_only_caches,
             output_files=("loaded.json",),
@@ -47,6 +65,8 @@ async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedIm
             level=LogLevel.DEBUG,
         ),
     )
+    # Immutable input: the archive is linked into the sandbox, not copied (it can be gigabytes).
+    process = with_immutable_inputs(process, image=image.archive)
     result = await Get(FallibleProcessResult, Process, process)
     error = "" if result.exit_code == 0 else (
         f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n"

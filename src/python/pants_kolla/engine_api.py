@@ -1,0 +1,83 @@
+"""A few Docker Engine API calls, made in-process with the standard library.
+
+Rules use these for the cheap per-session questions ("does the engine hold image X under name Y?"), so a
+no-op `package` runs no process at all; anything that moves image bytes (load, build, push) stays in the
+builder process.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from urllib.parse import quote, urlencode, urlparse
+
+
+class EngineApiError(Exception):
+    pass
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("docker", timeout=timeout)
+        self._socket_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._socket_path)
+
+
+def _connection(docker_host: str, timeout: float) -> http.client.HTTPConnection:
+    url = urlparse(docker_host)
+    if url.scheme == "unix":
+        return _UnixHTTPConnection(url.path, timeout)
+    if url.scheme in ("tcp", "http"):
+        return http.client.HTTPConnection(url.hostname or "localhost", url.port or 2375, timeout=timeout)
+    raise EngineApiError(f"Unsupported DOCKER_HOST scheme: {docker_host}")
+
+
+def call(docker_host: str, method: str, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    conn = _connection(docker_host, timeout)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except OSError as e:
+        raise EngineApiError(f"Docker engine at {docker_host}: {e}") from e
+    finally:
+        conn.close()
+
+
+def reachable(docker_host: str, timeout: float = 3.0) -> bool:
+    try:
+        return call(docker_host, "GET", "/_ping", timeout)[0] == 200
+    except EngineApiError:
+        return False
+
+
+def version(docker_host: str) -> str:
+    """The engine's version (part of every build's cache key: another engine may build differently)."""
+    try:
+        status, body = call(docker_host, "GET", "/version")
+        return str(json.loads(body)["Version"]) if status == 200 else "unknown"
+    except (EngineApiError, ValueError, KeyError):
+        return "unknown"
+
+
+def image_id(docker_host: str, name: str) -> str | None:
+    """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
+    status, body = call(docker_host, "GET", f"/images/{quote(name, safe='')}/json")
+    if status == 404:
+        return None
+    if status != 200:
+        raise EngineApiError(f"inspecting {name}: HTTP {status} {body[:200]!r}")
+    return str(json.loads(body)["Id"])
+
+
+def tag(docker_host: str, image: str, ref: str) -> None:
+    repository, _, tag_name = ref.rpartition(":")
+    query = urlencode({"repo": repository, "tag": tag_name})
+    status, body = call(docker_host, "POST", f"/images/{quote(image, safe='')}/tag?{query}")
+    if status not in (200, 201):
+        raise EngineApiError(f"tagging {image} as {ref}: HTTP {status} {body[:200]!r}")

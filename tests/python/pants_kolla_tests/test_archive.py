@@ -1,0 +1,92 @@
+"""The builder's archive logic (builder/kolla_archive.py), without an engine: normalization is
+reproducible, and a child's archive lists its parent's layers without writing them again."""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import json
+import sys
+import tarfile
+import types
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def kolla_archive(tmp_path_factory) -> types.ModuleType:
+    # The builder's modules are resources run in their own venv; import the shipped file as it is.
+    folder = tmp_path_factory.mktemp("builder")
+    (folder / "kolla_archive.py").write_bytes(
+        importlib.resources.read_binary("pants_kolla.builder", "kolla_archive.py"))
+    sys.path.insert(0, str(folder))
+    try:
+        import kolla_archive  # pants: no-infer-dep
+
+        return kolla_archive
+    finally:
+        sys.path.remove(str(folder))
+
+
+def layer(path: Path, files: dict[str, bytes], mtime: int = 2_000_000_000) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():  # deliberately not sorted
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.uname = len(data), mtime, "builder"
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def saved_image(folder: Path, layers: list[Path], diff_ids: list[str]) -> Path:
+    """What `docker save` leaves: a manifest, a config naming the layers' diff IDs, the layer files."""
+    folder.mkdir()
+    names = []
+    for index, path in enumerate(layers):
+        (folder / f"l{index}").mkdir()
+        path.rename(folder / f"l{index}/layer.tar")
+        names.append(f"l{index}/layer.tar")
+    config = {"rootfs": {"type": "layers", "diff_ids": diff_ids}, "container": "build-host-abc",
+              "created": "2026-01-01T00:00:00Z", "config": {"Hostname": "abc"}, "history": [{}]}
+    (folder / "c.json").write_text(json.dumps(config))
+    (folder / "manifest.json").write_text(json.dumps([{"Config": "c.json", "Layers": names}]))
+    return folder
+
+
+def test_normalized_layers_are_sorted_clamped_and_nameless(kolla_archive, tmp_path) -> None:
+    src = layer(tmp_path / "in.tar", {"b": b"2", "a": b"1", "var/log/apt/history.log": b"x"})
+    kolla_archive.normalize_layer(str(src), str(tmp_path / "out.tar"), epoch=100)
+    with tarfile.open(tmp_path / "out.tar") as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == ["a", "b"]
+    assert {(m.mtime, m.uname) for m in members} == {(100, "")}
+
+
+def test_child_archive_inherits_parent_layers_without_writing_them(kolla_archive, tmp_path) -> None:
+    parent_out = tmp_path / "parent"
+    base = layer(tmp_path / "base.tar", {"etc/os": b"debian"}, mtime=1)
+    parent_id = kolla_archive.write_image(str(parent_out), {"config": {}}, [str(base)], "p:1")
+    parent_layers = kolla_archive.diff_ids(str(parent_out))
+
+    own = layer(tmp_path / "own.tar", {"srv/app": b"app"})
+    parent_layer_copy = tmp_path / "copy.tar"
+    parent_layer_copy.write_bytes((parent_out / parent_layers[0].split(":")[1] / "layer.tar").read_bytes())
+    saved = saved_image(tmp_path / "saved", [parent_layer_copy, own], [parent_layers[0], "sha256:unnormalized"])
+    child_out = tmp_path / "child"
+    child_id = kolla_archive.normalize_saved_image(str(saved), str(child_out), "c:1", 100, str(tmp_path),
+                                                   str(parent_out))
+
+    manifest = kolla_archive.read_manifest(str(child_out))
+    child_layers = kolla_archive.diff_ids(str(child_out))
+    assert child_layers[0] == parent_layers[0] and len(child_layers) == 2
+    written = sorted(str(p.relative_to(child_out)) for p in child_out.rglob("layer.tar"))
+    assert written == [manifest["Layers"][1]]  # only the child's own layer
+    assert child_id != parent_id and kolla_archive.image_id(str(child_out)) == child_id
+    config = json.loads((child_out / manifest["Config"]).read_text())
+    assert "container" not in config and "Hostname" not in config["config"]
+
+
+def test_a_changed_parent_layer_is_not_inherited(kolla_archive) -> None:
+    assert kolla_archive.inherited_prefix(["a", "b", "c"], ["a", "b"]) == ("a", "b")
+    assert kolla_archive.inherited_prefix(["a", "x", "c"], ["a", "b"]) == ("a",)
+    assert kolla_archive.inherited_prefix(["a"], []) == ()
