@@ -95,18 +95,24 @@ class ScratchRepo:
     def read(self, path: str) -> str:
         return (self.root / path).read_text()
 
-    def pants(self, *args: str, env: dict[str, str] | None = None) -> PantsRun:
+    def _command(self, args: tuple[str, ...], env: dict[str, str] | None) -> dict:
         run_env = {k: v for k, v in os.environ.items() if not k.startswith("PEX")}
         run_env.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, "-m", "pants", "--no-pantsd", *args],
-            cwd=self.root,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=2400,
-        )
+        return dict(args=[sys.executable, "-m", "pants", "--no-pantsd", *args], cwd=self.root, env=run_env)
+
+    def pants(self, *args: str, env: dict[str, str] | None = None) -> PantsRun:
+        proc = subprocess.run(**self._command(args, env), capture_output=True, text=True, timeout=2400)
         return PantsRun(proc.returncode, proc.stdout, proc.stderr)
+
+    def pants_start(self, *args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """A run in the background (to interrupt it, or to race another run); stderr goes to `log`."""
+        return subprocess.Popen(**self._command(args, env), stdout=subprocess.PIPE, stderr=open(log, "w"),
+                                text=True)
+
+    @staticmethod
+    def finished(proc: subprocess.Popen, log: Path, timeout: float = 2400) -> PantsRun:
+        stdout, _ = proc.communicate(timeout=timeout)
+        return PantsRun(proc.returncode, stdout, log.read_text())
 
     def ref(self, name: str) -> str:
         return f"kolla/{name}:{self.tag}"

@@ -198,7 +198,22 @@ def main(argv: list[str]) -> int:
         import kolla_push
 
         return kolla_push.cmd_push(args)
-    return {"rootfs": cmd_rootfs, "build": cmd_build, "load": cmd_load}[args.command](args)
+    try:
+        return {"rootfs": cmd_rootfs, "build": cmd_build, "load": cmd_load}[args.command](args)
+    except Exception as e:
+        # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
+        # the rule reports how to start it instead of a traceback.
+        if args.command == "rootfs" or not engine_lost(e):
+            raise
+        image = args.tag if isinstance(args.tag, str) else ", ".join(args.tag)
+        print(f"Lost the Docker engine during `{args.command}` of {image}: {e}", file=sys.stderr)
+        return EXIT_ENGINE_UNREACHABLE
+
+
+def engine_lost(error: Exception) -> bool:
+    import kolla_docker
+
+    return kolla_docker.is_connection_error(error)
 
 
 if __name__ == "__main__":

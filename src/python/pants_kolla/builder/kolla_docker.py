@@ -33,6 +33,15 @@ def connect():
         sys.exit(EXIT_ENGINE_UNREACHABLE)
 
 
+def is_connection_error(error: Exception) -> bool:
+    import requests.exceptions
+    import urllib3.exceptions
+
+    # The SDK reads streamed responses (build output, load progress) straight from urllib3.
+    return isinstance(error, (ConnectionError, requests.exceptions.ConnectionError,
+                              requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError))
+
+
 def engine_has(client, ref: str) -> str | None:
     import docker.errors
 
@@ -105,6 +114,7 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
         log.write(f"ERROR: {e}\n")
         raise BuildFailed(str(e))
     if image_id is None:
+        client.ping()  # a stream cut short by a dying engine raises here (the caller reports it as lost)
         raise BuildFailed("the engine reported no image ID for the build")
     return image_id
 

@@ -136,7 +136,8 @@ async def _run_builder(
         process = with_immutable_inputs(process, parent=parent.archive)
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code == EXIT_ENGINE_UNREACHABLE:
-        raise EngineUnreachable(how_to_start_engine(engine.docker_host if engine else "?"))
+        raise EngineUnreachable(f"{result.stderr.decode(errors='replace').strip()}\n"
+                                + how_to_start_engine(engine.docker_host if engine else "?"))
     log = await Get(Digest, DigestSubset(result.output_digest, PathGlobs(["build.log"])))
     if result.exit_code != 0:
         error = (f"Building {ref} ({display(address)}) failed with exit code {result.exit_code}.\n"
