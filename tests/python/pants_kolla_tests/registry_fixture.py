@@ -5,12 +5,14 @@ Loopback registries are plain HTTP for the engine by default, so no daemon confi
 
 from __future__ import annotations
 
+import crypt
 import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,8 +26,10 @@ def free_port() -> int:
 
 
 class LocalRegistry:
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, credentials: tuple[str, str] | None = None) -> None:
+        """`credentials`: (user, password) the registry then requires (htpasswd, bcrypt, as in production)."""
         self.root = root
+        self.credentials = credentials
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.storage = root / "storage"
@@ -36,12 +40,18 @@ class LocalRegistry:
         assert binary, "docker-registry is not installed: apt-get install -y docker-registry"
         self.storage.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
-        config.write_text(json.dumps({  # YAML is a superset of JSON
+        settings = {
             "version": 0.1,
             "log": {"level": "info", "accesslog": {"disabled": True}},
             "storage": {"filesystem": {"rootdirectory": str(self.storage)}},
             "http": {"addr": self.address},
-        }))
+        }
+        if self.credentials:
+            user, password = self.credentials
+            htpasswd = self.root / "htpasswd"
+            htpasswd.write_text(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
+            settings["auth"] = {"htpasswd": {"realm": "kolla-test", "path": str(htpasswd)}}
+        config.write_text(json.dumps(settings))  # YAML is a superset of JSON
         self.proc = subprocess.Popen([binary, "serve", str(config)], stdout=open(self.root / "log", "wb"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
@@ -50,6 +60,10 @@ class LocalRegistry:
             try:
                 urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1)
                 return self
+            except urllib.error.HTTPError as e:
+                if e.code == 401 and self.credentials:  # up, and asking for the credentials
+                    return self
+                time.sleep(0.2)
             except OSError:
                 time.sleep(0.2)
         raise TimeoutError(f"registry did not come up: {(self.root / 'log').read_text()}")

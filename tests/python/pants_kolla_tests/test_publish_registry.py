@@ -4,8 +4,11 @@ what was built, and a registry that is down gives a clear error after a few retr
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -34,8 +37,9 @@ def repo(tmp_path_factory) -> ScratchRepo:
     return scratch
 
 
-def publish(repo: ScratchRepo, registry: str, *options: str, goals: tuple[str, ...] = ("publish",)):
-    run = repo.pants(f"--kolla-registry={registry}", *options, *goals, "images/::")
+def publish(repo: ScratchRepo, registry: str, *options: str, goals: tuple[str, ...] = ("publish",),
+            env: dict[str, str] | None = None):
+    run = repo.pants(f"--kolla-registry={registry}", *options, *goals, "images/::", env=env)
     return run, PUSHED.findall(run.stdout + run.stderr)
 
 
@@ -86,3 +90,42 @@ def test_registry_down_is_retried_then_a_clear_error(repo):
     assert "retry 1 of 2" in output and "retry 2 of 2" in output, output
     assert "the registry did not answer after 3 attempts" in output, output
     assert "Traceback" not in output, output
+
+
+def docker_config(folder: Path, registry: str, user: str, password: str) -> dict[str, str]:
+    """What `docker login` leaves: the only place publish takes credentials from."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (folder / "config.json").write_text(json.dumps({"auths": {registry: {"auth": token}}}))
+    return {"DOCKER_CONFIG": str(folder)}
+
+
+def places_showing(repo: ScratchRepo, run, needles: list[str]) -> list[str]:
+    """Where any needle shows: the run's output, and every file it left in dist/ and .pants.d/ (logs)."""
+    found = [f"output: {n}" for n in needles if n in run.stdout + run.stderr]
+    for folder in ("dist", ".pants.d"):
+        for path in (repo.root / folder).rglob("*"):
+            if path.is_file() and path.stat().st_size < 50_000_000:
+                data = path.read_bytes()
+                found += [f"{path}: {n}" for n in needles if n.encode() in data]
+    return found
+
+
+def test_credentials_come_from_docker_config_and_never_show(repo, tmp_path_factory):
+    user, password = "kolla", f"S3cret-{uuid.uuid4().hex}"
+    folder = tmp_path_factory.mktemp("auth")
+    with LocalRegistry(folder / "registry", credentials=(user, password)) as private:
+        env = docker_config(folder / "docker-config", private.address, user, password)
+        run, pushed = publish(repo, private.address, env=env)
+        assert run.returncode == 0 and pushed, run.stderr[-3000:]
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        assert places_showing(repo, run, [password, token]) == []
+
+        wrong = f"Wrong-{uuid.uuid4().hex}"
+        env = docker_config(folder / "wrong-config", private.address, user, wrong)
+        refused, pushed = publish(repo, private.address, "--kolla-push-retries=0", env=env)
+        output = (refused.stdout + refused.stderr).lower()
+        assert refused.returncode != 0 and not pushed
+        assert "unauthorized" in output or "authentication required" in output, output[-3000:]
+        assert "traceback" not in output
+        assert places_showing(repo, refused, [wrong, password]) == []
