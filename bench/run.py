@@ -35,6 +35,10 @@ PEER_B = "Peer B: docker build loop"
 ROOTFS_REF = "kolla/debian-bookworm-rootfs:{tag}"
 NOOP_SAMPLES = 3  # no-op runs are cheap: the median of a few tames a busy shared machine
 CHANGE = "RUN echo {nonce} > /changed\n"
+# The real-tree section's subset of images/: the infra fan-out under base plus openstack-base in both
+# types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
+# build contexts do not get.
+REAL_TREE = ("rootfs", "base", "cron", "memcached", "redis", "haproxy", "chrony", "openstack-base")
 
 
 def log(message: str) -> None:
@@ -60,16 +64,19 @@ class Bench:
         self.checks.append(Check(target, measured, met))
 
     def plugin_repo(self, name: str, files: dict[str, str] | None = None) -> PantsRepo:
-        """A scratch copy of the plugin (and of images/ unless `files` replaces it) with its own tag and
-        maintainer: the maintainer is a LABEL in every real template, right after FROM, so a unique one
-        also makes every later layer miss the engine's layer cache (engine-cold builds)."""
+        """A scratch copy of the plugin (and of REAL_TREE's images unless `files` replaces them) with its
+        own tag and maintainer: the maintainer is a LABEL in every real template, right after FROM, so a
+        unique one also makes every later layer miss the engine's layer cache (engine-cold builds)."""
         root = self.work / name
         shutil.copytree(REPO / "src/python/pants_kolla", root / "src/python/pants_kolla")
         repo = self.track(PantsRepo(root, pants_toml(
             ["pants.backend.python", "pants_kolla"],
             f'[kolla]\ntag = "{self.tag}"\nmaintainer = "bench-{self.tag}"\n')))
         if files is None:
-            shutil.copytree(REPO / "images", root / "images")
+            for path in ("BUILD", "macros.j2"):
+                repo.write(f"images/{path}", (REPO / "images" / path).read_text())
+            for image in REAL_TREE:
+                shutil.copytree(REPO / "images" / image, root / "images" / image)
         for path, content in (files or {}).items():
             repo.write(path, content)
         return repo

@@ -11,38 +11,21 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO / "tests/python"))  # the generated repos' pants.toml, shared with the tests
+from pants_kolla_tests.offline_toml import offline_pants_toml  # noqa: E402
 # The plugin logs "Building <ref>"; Pants' docker backend "Building docker image <ref>". With
 # --no-dynamic-ui each process that really runs logs "Starting: ..." once; a cache hit logs nothing.
 BUILD_LINE = re.compile(r"Starting: Building (?:docker image )?(\S+/\S+:\S+?)(?:\s|$)", re.MULTILINE)
 
 
 def pants_toml(backends: list[str], extra: str = "") -> str:
-    """Every generated repo needs the same offline pex CLI as the real repo (Pants would fetch it from
-    GitHub), pantsd off by default (rows ask for it explicitly) and no dynamic UI (parseable stderr)."""
-    return f"""[GLOBAL]
-pants_version = "2.17.1"
-pythonpath = ["%(buildroot)s/src/python"]
-backend_packages = {backends!r}
-pantsd = false
-dynamic_ui = false
-[anonymous-telemetry]
-enabled = false
-[python]
-interpreter_constraints = ["==3.9.*"]
-[python-bootstrap]
-search_path = ["<PATH>", "<PYENV>"]
-[pex-cli]
-version = "v2.1.137"
-known_versions = ["v2.1.137|linux_x86_64|02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"]
-url_template = "file://{REPO}/3rdparty/pex/pex"
-[subprocess-environment]
-env_vars = ["PIP_CONFIG_FILE=/dev/null"]
-{extra}"""
+    return offline_pants_toml(str(REPO / "3rdparty/pex/pex"), backends, extra)
 
 
 @dataclass(frozen=True)

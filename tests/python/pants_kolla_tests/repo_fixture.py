@@ -15,33 +15,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from pants_kolla_tests.offline_toml import offline_pants_toml
+
 SANDBOX = Path.cwd()
 BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:
-    return f"""
-[GLOBAL]
-pants_version = "2.17.1"
-pythonpath = ["%(buildroot)s/src/python"]
-backend_packages = ["pants.backend.python", "pants_kolla"]
-pantsd = false
-dynamic_ui = false
-[anonymous-telemetry]
-enabled = false
-[python]
-interpreter_constraints = ["==3.9.*"]
-[python-bootstrap]
-search_path = ["<PATH>", "<PYENV>"]
-[pex-cli]
-version = "v2.1.137"
-known_versions = ["v2.1.137|linux_x86_64|02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"]
-url_template = "file://{pex_cli}"
-[subprocess-environment]
-env_vars = ["PIP_CONFIG_FILE=/dev/null"]
-[kolla]
-tag = "{tag}"
-"""
+    return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"], f'[kolla]\ntag = "{tag}"\n')
 
 
 # The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).
