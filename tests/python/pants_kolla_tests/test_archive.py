@@ -90,3 +90,25 @@ def test_a_changed_parent_layer_is_not_inherited(kolla_archive) -> None:
     assert kolla_archive.inherited_prefix(["a", "b", "c"], ["a", "b"]) == ("a", "b")
     assert kolla_archive.inherited_prefix(["a", "x", "c"], ["a", "b"]) == ("a",)
     assert kolla_archive.inherited_prefix(["a"], []) == ()
+
+
+def test_a_load_tar_leaves_out_inherited_layers_but_keeps_a_repeated_one(kolla_archive, tmp_path) -> None:
+    empty = layer(tmp_path / "empty.tar", {})
+    base = layer(tmp_path / "base.tar", {"etc/os": b"debian"})
+    repeated = tmp_path / "empty-again.tar"
+    repeated.write_bytes(empty.read_bytes())
+    own = layer(tmp_path / "own.tar", {"srv/app": b"app"})
+    out = tmp_path / "image"
+    kolla_archive.write_image(str(out), {"config": {}}, [str(base), str(empty), str(own), str(repeated)], "i:1")
+    layers = kolla_archive.read_manifest(str(out))["Layers"]
+    kolla_archive.tar_directory(str(out), str(tmp_path / "load.tar"), skip_layers=2)
+    with tarfile.open(tmp_path / "load.tar") as tar:
+        names = set(tar.getnames())
+    assert layers[0] not in names  # inherited only: left out
+    assert {layers[1], layers[2]} <= names  # the empty layer is also the 4th: kept
+    assert json.loads(tar_member(tmp_path / "load.tar", "manifest.json"))[0]["RepoTags"] is None
+
+
+def tar_member(path: Path, name: str) -> bytes:
+    with tarfile.open(path) as tar:
+        return tar.extractfile(name).read()

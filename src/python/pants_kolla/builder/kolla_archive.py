@@ -75,8 +75,10 @@ def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str,
 def tar_directory(image_dir: str, dest: str, skip_layers: int = 0) -> None:
     """A `docker load`-able tar of the directory, WITHOUT its RepoTags: loading a parent to build on must
     not name it in the engine; only `package` names images, explicitly. The first `skip_layers` layer
-    files are left out (the engine already has them, so `docker load` never opens them)."""
-    skipped = set(read_manifest(image_dir)["Layers"][:skip_layers])
+    files are left out (the engine already has them, so `docker load` never opens them) — unless a later
+    layer has the same bytes, hence the same file (an empty layer repeats, for one)."""
+    layers = read_manifest(image_dir)["Layers"]
+    skipped = set(layers[:skip_layers]) - set(layers[skip_layers:])
     with tarfile.open(dest, "w") as tar:
         for root, dirs, files in os.walk(image_dir):
             dirs.sort()
