@@ -65,16 +65,6 @@ def version(docker_host: str) -> str:
         return "unknown"
 
 
-def images(docker_host: str) -> tuple[dict[str, str], frozenset[str]]:
-    """Every image the engine holds, in one call: {ref: image ID} of the named ones, and all IDs."""
-    status, body = call(docker_host, "GET", "/images/json")
-    if status != 200:
-        raise EngineApiError(f"listing images: HTTP {status} {body[:200]!r}")
-    listed = json.loads(body)
-    refs = {ref: str(entry["Id"]) for entry in listed for ref in entry.get("RepoTags") or ()}
-    return refs, frozenset(str(entry["Id"]) for entry in listed)
-
-
 def image_id(docker_host: str, name: str) -> str | None:
     """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
     status, body = call(docker_host, "GET", f"/images/{quote(name, safe='')}/json")

@@ -1,8 +1,8 @@
 """Rule: make sure the engine holds a built image under its name (a per-session step that also repairs an
 engine whose images were deleted, cf. Pants issue #13461).
 
-The usual answer is "it already does": that is asked in-process over the engine's API (one listing
-per run), so a no-op run starts no process. Only an image the engine lacks is loaded, by the builder
+The usual answer is "it already does": that is asked in-process over the engine's API (about a
+millisecond), so a no-op run starts no process. Only an image the engine lacks is loaded, by the builder
 process, from its archive."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
-from pants.engine.rules import Get, MultiGet, _uncacheable_rule, collect_rules, rule
-from pants.util.frozendict import FrozenDict
+from pants.engine.rules import Get, _uncacheable_rule, collect_rules
 from pants.util.logging import LogLevel
 
 from pants_kolla import engine_api
@@ -32,41 +31,26 @@ class LoadedImage:
     error: str = ""
 
 
-@dataclass(frozen=True)
-class EngineImages:
-    """What the engine holds at the start of this run: {ref: image ID} and every image ID."""
-
-    refs: FrozenDict[str, str]
-    ids: frozenset[str]
-    error: str = ""
-
-
-# Uncacheable: the engine's images may have been deleted since the last run. One API call per run, not
-# per image: a no-op run's cost stays flat in the number of images.
-@_uncacheable_rule(desc="List the Docker engine's images")
-async def engine_images() -> EngineImages:
-    engine = await Get(EngineEndpoint)
-    try:
-        refs, ids = engine_api.images(engine.docker_host)
-    except engine_api.EngineApiError as e:
-        return EngineImages(FrozenDict(), frozenset(), str(e))
-    return EngineImages(FrozenDict(refs), ids)
+def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
+    """True when the engine holds the image under its name now (tagging it if only the ID was there)."""
+    if engine_api.image_id(docker_host, image.ref) == image.image_id:
+        return True
+    if engine_api.image_id(docker_host, image.image_id) is None:
+        return False
+    engine_api.tag(docker_host, image.image_id, image.ref)
+    return True
 
 
-@rule(desc="Load an image into the Docker engine")
+# Uncacheable: the engine's images may have been deleted since the last run.
+@_uncacheable_rule(desc="Load an image into the Docker engine")
 async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedImage:
     image = request.image
-    engine, held = await MultiGet(Get(EngineEndpoint), Get(EngineImages))
-    if held.error:
-        return LoadedImage(image.ref, image.image_id, f"Listing the engine's images failed: {held.error}")
-    if held.refs.get(image.ref) == image.image_id:
-        return LoadedImage(image.ref, image.image_id)
-    if image.image_id in held.ids:  # only the name is missing or points elsewhere
-        try:
-            engine_api.tag(engine.docker_host, image.image_id, image.ref)
+    engine = await Get(EngineEndpoint)
+    try:
+        if _tag_if_present(engine.docker_host, image):
             return LoadedImage(image.ref, image.image_id)
-        except engine_api.EngineApiError as e:
-            return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
+    except engine_api.EngineApiError as e:
+        return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
     process = await Get(
         Process,
         VenvPexProcess(
