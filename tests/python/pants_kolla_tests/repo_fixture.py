@@ -6,6 +6,7 @@ gets a copy of them plus a pants.toml, and runs Pants with the same interpreter 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -97,3 +98,8 @@ class ScratchRepo:
 
     def ref(self, name: str) -> str:
         return f"kolla/{name}:{self.tag}"
+
+    def dist_image_id(self, name: str) -> str:
+        """The image ID `package` wrote to dist/images/<name>/ (the digest of the image's config)."""
+        manifest = json.loads(self.read(f"dist/images/{name}/image/manifest.json"))[0]
+        return "sha256:" + manifest["Config"].split(".")[0]

@@ -4,7 +4,6 @@ what is missing, and no image name may ever point at a partial build."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import time
@@ -51,11 +50,6 @@ def engine_id(client, ref: str) -> str | None:
         return None
 
 
-def dist_id(repo: ScratchRepo, name: str) -> str:
-    manifest = json.loads(repo.read(f"dist/images/{name}/image/manifest.json"))[0]
-    return "sha256:" + manifest["Config"].split(".")[0]
-
-
 def slow_image(repo: ScratchRepo, name: str) -> str:
     """An image whose only step sleeps, with a marker unique to this repo to find its build container."""
     marker = f"{name}-{repo.tag}"
@@ -83,7 +77,7 @@ def test_ctrl_c_mid_build_tags_nothing_and_the_next_run_builds_only_what_is_miss
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.built == sorted([repo.ref("slow"), repo.ref("slow-child")])  # base and rootfs: cached
     for name in ("slow", "slow-child"):
-        assert engine_id(docker_client, repo.ref(name)) == dist_id(repo, name)
+        assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
 
 
 def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> None:
@@ -109,7 +103,7 @@ def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> 
         again = repo.pants(named_caches, "package", "images/crash", env=env)
         assert again.returncode == 0, again.stderr[-3000:]
         assert again.built == [repo.ref("crash")]  # its ancestors come from Pants' cache, loaded again
-        assert engine_id(client, repo.ref("crash")) == dist_id(repo, "crash")
+        assert engine_id(client, repo.ref("crash")) == repo.dist_image_id("crash")
         out = client.containers.run(repo.ref("crash"), ["cat", "/crash.txt", "/base.txt"], remove=True,
                                     entrypoint="", network_mode="none")
         assert out.decode().split() == ["done", "base"]
@@ -124,7 +118,7 @@ def test_two_runs_at_once_end_with_correct_images_and_an_intact_cache(repo, dock
     for run in runs:
         assert run.returncode == 0, run.stderr[-3000:]
     for name in ("race", "race-child"):
-        assert engine_id(docker_client, repo.ref(name)) == dist_id(repo, name)
+        assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
     out = docker_client.containers.run(repo.ref("race-child"), ["cat", "/race.txt", "/child.txt"],
                                        remove=True, entrypoint="", network_mode="none")
     assert out.decode().split() == [f"race-{repo.tag}", "child"]
@@ -150,4 +144,4 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     assert run.built == []
     assert {path: repo.read(path) for path in good} == good
     for name in ("base", "ok"):
-        assert engine_id(docker_client, repo.ref(name)) == dist_id(repo, name)
+        assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)

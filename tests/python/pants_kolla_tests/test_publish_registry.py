@@ -43,12 +43,6 @@ def publish(repo: ScratchRepo, registry: str, *options: str, goals: tuple[str, .
     return run, PUSHED.findall(run.stdout + run.stderr)
 
 
-def local_image_id(repo: ScratchRepo, repository: str) -> str:
-    """The local build's image ID: the config digest of the docker-archive `package` wrote to dist/."""
-    manifest = json.loads(repo.read(f"dist/images/{repository.split('/', 1)[1]}/image/manifest.json"))
-    return "sha256:" + manifest[0]["Config"].split(".")[0]
-
-
 def test_publish_pushes_each_image_once_and_the_registry_serves_the_local_build(repo, registry, docker_client):
     # `package` too: it writes the local build to dist/, which `publish` alone does not.
     run, pushed = publish(repo, registry.address, goals=("package", "publish"))
@@ -67,7 +61,7 @@ def test_publish_pushes_each_image_once_and_the_registry_serves_the_local_build(
         assert registry.manifest_digest(repository, ref.rsplit(":", 1)[1]) == digest
         # The registry's manifest points at the very config (image ID) of the local build...
         assert registry.manifest(repository, digest)["config"]["digest"] == image_id
-        assert image_id == local_image_id(repo, repository)
+        assert image_id == repo.dist_image_id(repository.split('/', 1)[1])
         # ...and the engine pulls it back by digest as that image.
         pulled = docker_client.images.pull(f"{registry.address}/{repository}@{digest}")
         assert pulled.id == image_id

@@ -4,7 +4,6 @@ image from it (no engine build) and `package` loads them into the engine."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 
@@ -37,11 +36,6 @@ def counter(run, name: str) -> int:
     return int(match.group(1))
 
 
-def image_id_in_dist(repo: ScratchRepo, name: str) -> str:
-    manifest = json.loads(repo.read(f"dist/images/{name}/image/manifest.json"))
-    return "sha256:" + manifest[0]["Config"].split(".")[0]
-
-
 def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path):
     tag = f"rc{uuid.uuid4().hex[:10]}"  # nothing built before: run 1 must fill the remote cache
     refs = sorted(f"kolla/{name}:{tag}" for name in IMAGES)
@@ -71,4 +65,4 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
 
     # The engine holds every image again, as built by the first checkout.
     for name, ref in zip(sorted(IMAGES), refs):
-        assert loaded[ref] == image_id_in_dist(second, name) == image_id_in_dist(first, name)
+        assert loaded[ref] == second.dist_image_id(name) == first.dist_image_id(name)

@@ -203,17 +203,14 @@ def main(argv: list[str]) -> int:
     except Exception as e:
         # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
         # the rule reports how to start it instead of a traceback.
-        if args.command == "rootfs" or not engine_lost(e):
+        import kolla_docker
+
+        if args.command == "rootfs" or not kolla_docker.is_connection_error(e):
             raise
         image = args.tag if isinstance(args.tag, str) else ", ".join(args.tag)
         print(f"Lost the Docker engine during `{args.command}` of {image}: {e}", file=sys.stderr)
         return EXIT_ENGINE_UNREACHABLE
 
-
-def engine_lost(error: Exception) -> bool:
-    import kolla_docker
-
-    return kolla_docker.is_connection_error(error)
 
 
 if __name__ == "__main__":

@@ -42,13 +42,18 @@ def is_connection_error(error: Exception) -> bool:
                               requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError))
 
 
-def engine_has(client, ref: str) -> str | None:
+def _inspect(client, name: str) -> dict | None:
     import docker.errors
 
     try:
-        return client.api.inspect_image(ref)["Id"]
+        return client.api.inspect_image(name)
     except docker.errors.ImageNotFound:
         return None
+
+
+def engine_has(client, ref: str) -> str | None:
+    image = _inspect(client, ref)
+    return image["Id"] if image else None
 
 
 def load(client, image_dir: str, base_id: str = "") -> str:
@@ -72,14 +77,8 @@ def load(client, image_dir: str, base_id: str = "") -> str:
 
 
 def _layers_of(client, image: str) -> list[str]:
-    import docker.errors
-
-    if not image:
-        return []
-    try:
-        return list(client.api.inspect_image(image)["RootFS"]["Layers"])
-    except docker.errors.ImageNotFound:
-        return []
+    inspected = _inspect(client, image) if image else None
+    return list(inspected["RootFS"]["Layers"]) if inspected else []
 
 
 def tag(client, image: str, ref: str) -> None:
