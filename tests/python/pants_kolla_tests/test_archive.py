@@ -18,8 +18,8 @@ import pytest
 def kolla_archive(tmp_path_factory) -> types.ModuleType:
     # The builder's modules are resources run in their own venv; import the shipped file as it is.
     folder = tmp_path_factory.mktemp("builder")
-    (folder / "kolla_archive.py").write_bytes(
-        importlib.resources.read_binary("pants_kolla.builder", "kolla_archive.py"))
+    for module in ("kolla_archive.py", "kolla_layers.py"):
+        (folder / module).write_bytes(importlib.resources.read_binary("pants_kolla.builder", module))
     sys.path.insert(0, str(folder))
     try:
         import kolla_archive  # pants: no-infer-dep

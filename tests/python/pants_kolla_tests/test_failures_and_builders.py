@@ -130,3 +130,45 @@ def test_rebuild_from_scratch_is_bit_identical(repo) -> None:
         return manifest["Config"]
 
     assert image_id(f"{repo.tag}-a") == image_id(f"{repo.tag}-b")
+
+
+# Every kind of layer entry, and both kinds of overlay whiteout (a deleted file, a replaced directory).
+LAYERS_BODY = (
+    "RUN mkdir -p /made/deep && echo a > /made/deep/file && ln /made/deep/file /made/hardlink"
+    " && ln -s deep/file /made/symlink && mkfifo /made/fifo && chmod 4755 /made/deep/file\n"
+    "RUN rm /etc/issue /etc/issue.net && rm -rf /etc/skel && mkdir /etc/skel && echo new > /etc/skel/only\n"
+    "RUN rm -rf /made/deep && echo b > /made/file2\n"
+)
+
+
+def new_layer_entries(repo: ScratchRepo, name: str, count: int) -> set[tuple[str, bytes]]:
+    image_dir = repo.root / f"dist/images/{name}/image"
+    entries = set()
+    for layer in json.loads((image_dir / "manifest.json").read_text())[0]["Layers"][-count:]:
+        with tarfile.open(image_dir / layer) as tar:
+            entries |= {(m.name, m.type) for m in tar.getmembers()}
+    return entries
+
+
+def test_layers_read_from_the_engine_storage_equal_docker_save(repo) -> None:
+    """The builder reads a build's new layers from the engine's overlay2 storage instead of `docker save`:
+    the archive must be byte-identical to the one made from `docker save`."""
+    image(repo, "layers", "infra", "images/base", LAYERS_BODY)
+    fast = repo.pants("--kolla-export-archives", "package", "images/layers")
+    assert fast.returncode == 0, fast.stderr[-3000:]
+    assert repo.ref("layers") in fast.built
+    log = repo.read("dist/images/layers/build.log")
+    assert "from the engine's storage" in log and "docker save" not in log
+    fast_id = repo.dist_image_id("layers")
+    assert new_layer_entries(repo, "layers", 3) >= {
+        ("made/deep/file", tarfile.REGTYPE), ("made/hardlink", tarfile.LNKTYPE),
+        ("made/symlink", tarfile.SYMTYPE), ("made/fifo", tarfile.FIFOTYPE),
+        ("etc/.wh.issue", tarfile.REGTYPE), ("etc/skel/.wh..wh..opq", tarfile.REGTYPE),
+        ("etc/skel/only", tarfile.REGTYPE), ("made/.wh.deep", tarfile.REGTYPE),
+    }
+
+    saved = repo.pants("--no-kolla-read-engine-storage", "--kolla-export-archives", "package", "images/layers")
+    assert saved.returncode == 0, saved.stderr[-3000:]
+    assert repo.ref("layers") in saved.built  # the option is part of the build's cache key
+    assert "docker save" in repo.read("dist/images/layers/build.log")
+    assert repo.dist_image_id("layers") == fast_id

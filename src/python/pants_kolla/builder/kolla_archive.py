@@ -7,7 +7,6 @@ mtimes clamped to SOURCE_DATE_EPOCH, no user/group names, no build-host identifi
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
@@ -15,14 +14,10 @@ import os
 import shutil
 import tarfile
 from datetime import datetime, timezone
+from typing import Callable
 
-# Files a package manager leaves behind that differ on every build and are never needed at runtime.
-VOLATILE_PREFIXES = (
-    "var/log/apt/", "var/log/dpkg.log", "var/log/alternatives.log", "var/cache/apt/",
-    "var/cache/ldconfig/aux-cache", "var/lib/apt/lists/", "var/cache/debconf/config.dat-old",
-    "var/cache/debconf/templates.dat-old", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
-    "etc/shadow-", "etc/gshadow-", "etc/passwd-", "etc/group-",
-)
+import kolla_layers
+
 # Config fields that name the build container or host rather than the image.
 HOST_FIELDS = ("container", "container_config", "docker_version", "builder", "moby.buildkit.buildinfo.v1")
 
@@ -97,28 +92,9 @@ def tar_directory(image_dir: str, dest: str, skip_layers: int = 0) -> None:
                     tar.add(path, arcname=arcname, recursive=False)
 
 
-def _normalized_member(member: tarfile.TarInfo, epoch: int) -> tarfile.TarInfo:
-    member = copy.copy(member)
-    member.mtime = min(int(member.mtime), epoch)
-    member.uname = member.gname = ""
-    # Keep xattrs (file capabilities...), drop the time fields PAX may carry.
-    member.pax_headers = {k: v for k, v in member.pax_headers.items()
-                          if k not in ("mtime", "atime", "ctime")}
-    return member
-
-
 def normalize_layer(src: str, dest: str, epoch: int) -> None:
     with tarfile.open(src, "r:") as tar_in:
-        # Sorted by name, hard links last: a link must come after the file it points at.
-        members = sorted(tar_in.getmembers(), key=lambda m: (m.islnk(), m.name))
-        with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar_out:
-            for member in members:
-                name = member.name.lstrip("./")
-                if name.startswith(VOLATILE_PREFIXES):
-                    continue
-                normalized = _normalized_member(member, epoch)
-                data = tar_in.extractfile(member) if member.isreg() else None
-                tar_out.addfile(normalized, data)
+        kolla_layers.write_normalized(kolla_layers.entries_from_tar(tar_in), dest, epoch)
 
 
 def normalize_config(config: dict, epoch: int) -> dict:
@@ -150,16 +126,26 @@ def inherited_prefix(layers: list[str], parent_layers: list[str]) -> tuple[str, 
 
 def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str,
                           parent_dir: str | None = None) -> str:
-    """Rewrite a `docker save`/`buildah push` output directory into a reproducible one. Layers the
-    parent already has (already normalized when it was built) are neither re-read nor written."""
+    """Rewrite a `docker save`/`buildah push` output directory into a reproducible one."""
     manifest = read_manifest(saved_dir)
     with open(os.path.join(saved_dir, manifest["Config"])) as f:
         config = json.load(f)
-    inherited = inherited_prefix(config["rootfs"]["diff_ids"], diff_ids(parent_dir) if parent_dir else [])
+    return normalize_image(
+        config, lambda index, dest: normalize_layer(os.path.join(saved_dir, manifest["Layers"][index]), dest, epoch),
+        out_dir, ref, epoch, work_dir, parent_dir)
+
+
+def normalize_image(config: dict, write_layer: Callable[[int, str], None], out_dir: str, ref: str, epoch: int,
+                    work_dir: str, parent_dir: str | None = None) -> str:
+    """Write the reproducible archive of an image given its config and `write_layer(index, dest)`, which
+    writes its index-th layer normalized. Layers the parent already has (already normalized when it was
+    built) are neither read nor written."""
+    layers = config["rootfs"]["diff_ids"]
+    inherited = inherited_prefix(layers, diff_ids(parent_dir) if parent_dir else [])
     layer_tars = []
-    for index, layer in enumerate(manifest["Layers"][len(inherited):], start=len(inherited)):
+    for index in range(len(inherited), len(layers)):
         dest = os.path.join(work_dir, f"layer-{index}.tar")
-        normalize_layer(os.path.join(saved_dir, layer), dest, epoch)
+        write_layer(index, dest)
         layer_tars.append(dest)
     return write_image(out_dir, normalize_config(config, epoch), layer_tars, ref, inherited)
 

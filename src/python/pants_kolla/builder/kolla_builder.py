@@ -22,6 +22,8 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import kolla_archive
 
@@ -71,6 +73,14 @@ def cmd_rootfs(args) -> int:
     return 0
 
 
+@contextmanager
+def timed(log, step: str):
+    """Log how long a step took: the build log then says where an image's time went."""
+    start = time.monotonic()
+    yield
+    log.write(f"-- {step}: {time.monotonic() - start:.2f} s\n")
+
+
 def pin_parent(dockerfile: str, parent_ref: str, parent_id: str) -> None:
     """Point `FROM <parent_ref>` at the parent's image ID: a concurrent build sharing the engine may
     retag the name, the content-addressed ID cannot change under us."""
@@ -85,7 +95,19 @@ def pin_parent(dockerfile: str, parent_ref: str, parent_id: str) -> None:
         f.write(text)
 
 
-def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> None:
+class BuildFailed(Exception):
+    pass
+
+
+@dataclass
+class Built:
+    """A build's result: in `saved_dir` (buildah), or in the engine (`client`, `image_id`)."""
+    client: object = None
+    image_id: str = ""
+    parent_id: str = ""
+
+
+def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Built:
     if args.builder == "buildah":
         import kolla_buildah
 
@@ -93,22 +115,39 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> No
             kolla_buildah.build(context, args.parent, args.tag, build_args, args.epoch, saved_dir, log)
         except kolla_buildah.BuildahFailed as e:
             raise BuildFailed(str(e))
-        return
+        return Built()
     import kolla_docker
 
-    client = kolla_docker.connect()
-    parent_id = kolla_docker.load(client, args.parent, args.parent_base_id)
+    with timed(log, "connect and load the parent"):
+        client = kolla_docker.connect()
+        parent_id = kolla_docker.load(client, args.parent, args.parent_base_id)
     log.write(f"parent {args.parent_ref} = {parent_id}\n")
     pin_parent(os.path.join(context, "Dockerfile"), args.parent_ref, parent_id)
     try:
-        image_id = kolla_docker.build(client, context, build_args, args.engine_cache, log)
+        with timed(log, "docker build"):
+            image_id = kolla_docker.build(client, context, build_args, args.engine_cache, log)
     except kolla_docker.BuildFailed as e:
         raise BuildFailed(str(e))
-    kolla_docker.save(client, image_id, saved_dir)
+    return Built(client, image_id, parent_id)
 
 
-class BuildFailed(Exception):
-    pass
+def _normalize(args, built: Built, saved_dir: str, log) -> str:
+    """Write the reproducible archive of the build to `args.out`; return its image ID."""
+    out, work = os.path.abspath(args.out), os.path.abspath(".")
+    if built.client is not None:
+        import kolla_docker
+
+        if args.read_engine_storage:
+            with timed(log, "normalize the new layers from the engine's storage"):
+                image_id = kolla_docker.normalize_from_engine(built.client, built.image_id, out, args.tag,
+                                                              args.epoch, work, args.parent)
+            if image_id is not None:
+                return image_id
+            log.write("-- the engine's storage is not readable here: docker save\n")
+        with timed(log, "docker save"):
+            kolla_docker.save(built.client, built.image_id, saved_dir)
+    with timed(log, "normalize"):
+        return kolla_archive.normalize_saved_image(saved_dir, out, args.tag, args.epoch, work, args.parent)
 
 
 def cmd_build(args) -> int:
@@ -119,7 +158,7 @@ def cmd_build(args) -> int:
         for attempt in range(1, args.retries + 2):
             shutil.rmtree(saved_dir, ignore_errors=True)
             try:
-                _build_once(args, context, build_args, saved_dir, log)
+                built = _build_once(args, context, build_args, saved_dir, log)
                 break
             except BuildFailed as e:
                 log.flush()
@@ -131,9 +170,16 @@ def cmd_build(args) -> int:
                     return EXIT_BUILD_FAILED
                 log.write(f"-- transient failure, retry {attempt} of {args.retries}\n")
                 time.sleep(2 * attempt)
-        image_id = kolla_archive.normalize_saved_image(saved_dir, args.out, args.tag, args.epoch,
-                                                       os.path.abspath("."), args.parent)
+        image_id = _normalize(args, built, saved_dir, log)
         log.write(f"normalized image {args.tag} = {image_id}\n")
+        if built.client is not None:
+            # Children build FROM the normalized image: load it now, while the engine surely holds its
+            # parent (only its own layers are sent), instead of in a separate process per image.
+            # `package` still checks the engine per run and loads from the archive when it lacks it.
+            import kolla_docker
+
+            with timed(log, "load the normalized image"):
+                kolla_docker.load(built.client, os.path.abspath(args.out), built.parent_id)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
 
@@ -177,6 +223,7 @@ def main(argv: list[str]) -> int:
     build.add_argument("--retries", type=int, default=0)
     build.add_argument("--epoch", type=int, required=True)
     build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false")
+    build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)
 

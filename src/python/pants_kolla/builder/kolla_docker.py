@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import tempfile
 
 import kolla_archive
+import kolla_layers
 
 EXIT_ENGINE_UNREACHABLE = 4
 
@@ -124,3 +127,41 @@ def save(client, ref: str, saved_dir: str) -> None:
             for chunk in client.api.get_image(ref):
                 f.write(chunk)
         kolla_archive.extract_tar(tmp.name, saved_dir)
+
+
+def normalize_from_engine(client, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str,
+                          parent_dir: str) -> str | None:
+    """Normalize a built image from the engine's own storage, without `docker save` (which re-tars every
+    inherited layer). None when the engine's storage is not readable here (a remote or rootless engine,
+    another storage driver): then `docker save` it is."""
+    local = _local_image(client, image_id)
+    if local is None:
+        return None
+    config, layer_dirs = local
+
+    def write_layer(index: int, dest: str) -> None:
+        kolla_layers.write_normalized(kolla_layers.entries_from_dir(layer_dirs[index]), dest, epoch)
+
+    return kolla_archive.normalize_image(config, write_layer, out_dir, ref, epoch, work_dir, parent_dir)
+
+
+def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
+    """The image's config and its layers' overlay2 directories (bottom first), if readable here."""
+    info = client.info()
+    # Without the native overlay diff, the engine computes layer tars by comparing directories, and a
+    # layer directory is no longer what `docker save` would hand back.
+    if info.get("Driver") != "overlay2" or dict(info.get("DriverStatus") or []).get("Native Overlay Diff") != "true":
+        return None
+    image = client.api.inspect_image(image_id)
+    data = image["GraphDriver"]["Data"] or {}
+    layer_dirs = [*filter(None, (data.get("LowerDir") or "").split(":"))][::-1] + [data.get("UpperDir", "")]
+    digest = image_id.split(":", 1)[1]
+    config_path = os.path.join(info["DockerRootDir"], "image", "overlay2", "imagedb", "content", "sha256", digest)
+    if len(layer_dirs) != len(image["RootFS"]["Layers"]) or not all(
+            os.access(path, os.R_OK) for path in (*layer_dirs, config_path)):
+        return None
+    with open(config_path, "rb") as f:
+        blob = f.read()
+    if hashlib.sha256(blob).hexdigest() != digest:  # the image ID is its config's digest
+        return None
+    return json.loads(blob), layer_dirs

@@ -11,8 +11,8 @@ from pants.engine.rules import collect_rules
 
 BUILDER_MODULE = "kolla_builder"
 # The builder's modules, shipped as resources of this package and run outside Pants.
-BUILDER_FILES = ("kolla_builder.py", "kolla_archive.py", "kolla_docker.py", "kolla_buildah.py",
-                 "kolla_push.py")
+BUILDER_FILES = ("kolla_builder.py", "kolla_archive.py", "kolla_layers.py", "kolla_docker.py",
+                 "kolla_buildah.py", "kolla_push.py")
 
 
 class KollaBuilder(PythonToolBase):

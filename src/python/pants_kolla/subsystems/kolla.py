@@ -67,6 +67,17 @@ class KollaSubsystem(Subsystem):
             """
         ),
     )
+    read_engine_storage = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Read the layers a build adds straight from the Docker engine's overlay2 storage when this
+            machine can (a local engine, readable by the user running Pants), instead of `docker save`,
+            which re-exports every inherited layer too. The archive is byte-identical either way; off
+            always uses `docker save`.
+            """
+        ),
+    )
     export_archives = BoolOption(
         default=False,
         help=softwrap(

@@ -207,6 +207,8 @@ async def build_image(
             "--tag", ref, "--retries", str(kolla.retries), "--epoch", str(kolla.source_date_epoch)]
     if not kolla.engine_layer_cache:
         argv.append("--no-engine-cache")
+    if not kolla.read_engine_storage:
+        argv.append("--no-read-engine-storage")
     for build_arg in target[KollaBuildArgsField].value or ():
         argv += ["--build-arg", build_arg]
     return await _run_builder(builder, backend, argv, input_digest, ref, request.address, rendered.digest,
