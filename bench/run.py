@@ -39,6 +39,8 @@ CHANGE = "RUN echo {nonce} > /changed\n"
 # types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
 # build contexts do not get.
 REAL_TREE = ("rootfs", "base", "cron", "memcached", "redis", "haproxy", "chrony", "openstack-base")
+# images/BUILD without the PEX defaults of the service images REAL_TREE leaves out.
+IMAGES_BUILD = 'kolla_template_library(name="templates")\n'
 
 
 def log(message: str) -> None:
@@ -66,15 +68,18 @@ class Bench:
     def plugin_repo(self, name: str, files: dict[str, str] | None = None) -> PantsRepo:
         """A scratch copy of the plugin (and of REAL_TREE's images unless `files` replaces them) with its
         own tag and maintainer: the maintainer is a LABEL in every real template, right after FROM, so a
-        unique one also makes every later layer miss the engine's layer cache (engine-cold builds)."""
+        unique one also makes every later layer miss the engine's layer cache (engine-cold builds).
+
+        Like Peer A's repo (Pants' docker backend only), it enables only the backend it needs: the plugin
+        is on the pythonpath as an installed plugin would be, without this repo's own BUILD files."""
         root = self.work / name
-        shutil.copytree(REPO / "src/python/pants_kolla", root / "src/python/pants_kolla")
+        shutil.copytree(REPO / "src/python/pants_kolla", root / "src/python/pants_kolla",
+                        ignore=shutil.ignore_patterns("BUILD"))
         repo = self.track(PantsRepo(root, pants_toml(
-            ["pants.backend.python", "pants_kolla"],
-            f'[kolla]\ntag = "{self.tag}"\nmaintainer = "bench-{self.tag}"\n')))
+            ["pants_kolla"], f'[kolla]\ntag = "{self.tag}"\nmaintainer = "bench-{self.tag}"\n')))
         if files is None:
-            for path in ("BUILD", "macros.j2"):
-                repo.write(f"images/{path}", (REPO / "images" / path).read_text())
+            repo.write("images/BUILD", IMAGES_BUILD)
+            repo.write("images/macros.j2", (REPO / "images/macros.j2").read_text())
             for image in REAL_TREE:
                 shutil.copytree(REPO / "images" / image, root / "images" / image)
         for path, content in (files or {}).items():
@@ -125,9 +130,18 @@ class Bench:
         run = plugin.pants("package", "images/rootfs")
         self.row(s, "rootfs via mmdebstrap (peers get it as input)", PLUGIN, run.seconds, len(run.built))
         cold = plugin.pants("package", "images::")
-        n_images = len(cold.built)
-        self.row(s, "cold: Pants cache miss, engine layers cold", PLUGIN, cold.seconds, n_images,
-                 "rootfs cached; unique LABEL ⇒ no engine layer hits")
+        self.row(s, "cold: Pants cache miss, engine layers cold", PLUGIN, cold.seconds, len(cold.built),
+                 "--no-pantsd (Pants starts: see floor rows); rootfs cached; unique LABEL ⇒ no engine layer hits")
+        # The same, with pantsd already up (as after any earlier command): another maintainer changes
+        # every template (not the rootfs), so Pants' cache and the engine's layer cache miss again.
+        warm = [f"--kolla-maintainer=bench-{self.tag}-pantsd"]
+        plugin.pants(*warm, "list", "images::", pantsd=True)
+        cold_pantsd = plugin.pants(*warm, "package", "images::", pantsd=True)
+        self.row(s, "cold, pantsd up", PLUGIN, cold_pantsd.seconds, len(cold_pantsd.built),
+                 "pantsd started by an earlier command; caches miss as above")
+        floor = self.noop(plugin, "list", "images::", pantsd=True)
+        self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN, floor.seconds, 0,
+                 "what any Pants command costs on these targets")
         noop_cold_start = self.noop(plugin, "package", "images::", pantsd=False)
         self.row(s, "no-op, --no-pantsd", PLUGIN, noop_cold_start.seconds, len(noop_cold_start.built))
         noop = self.noop(plugin, "package", "images::", pantsd=True)
@@ -191,12 +205,14 @@ class Bench:
         r = ratio(noop.seconds, noop_a.seconds)
         self.check("no-op ≤ 0.25 × Peer A (real tree, pantsd warm)",
                    f"{seconds(noop.seconds)} s vs {seconds(noop_a.seconds)} s = {r:.2f}×", r <= 0.25)
-        r = ratio(cold.seconds, cold_b)
-        self.check("cold ≤ 0.8 × Peer B (real tree, engine layers cold)",
-                   f"{seconds(cold.seconds)} s vs {seconds(cold_b)} s = {r:.2f}×", r <= 0.8)
+        for label, secs in (("pantsd up", cold_pantsd.seconds), ("--no-pantsd", cold.seconds)):
+            r = ratio(secs, cold_b)
+            self.check(f"cold ≤ 0.8 × Peer B (real tree, engine layers cold, {label})",
+                       f"{seconds(secs)} s vs {seconds(cold_b)} s = {r:.2f}×", r <= 0.8)
 
     def scaling(self, sizes: list[int]) -> None:
         noops: dict[int, float] = {}
+        floors: dict[int, float] = {}
         for n in sizes:
             s = f"scaling N={n}"
             shape = synthetic.tree_shape(n)
@@ -212,6 +228,9 @@ class Bench:
             noop = self.noop(plugin, "package", "images::", pantsd=True)
             noops[n] = noop.seconds
             self.row(s, "no-op, pantsd warm", PLUGIN, noop.seconds, len(noop.built))
+            floor = self.noop(plugin, "list", "images::", pantsd=True)
+            floors[n] = floor.seconds
+            self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN, floor.seconds, 0)
             path = f"images/{leaf}/Dockerfile.j2"
             plugin.write(path, plugin.read(path) + CHANGE.format(nonce=nonce))
             change = plugin.pants("package", "images::", pantsd=True)
@@ -243,6 +262,11 @@ class Bench:
         growth = ratio(noops[hi], noops[lo])
         # "Flat" is not quantified by the issue; ≤ 1.25× over the measured range is this harness' reading.
         self.check(f"no-op flat in N (N={lo}→{hi}: ≤ 1.25×)", f"{growth:.2f}×", growth <= 1.25)
+        # Pants' own per-target cost is the part no plugin can remove: growth above that floor.
+        above = ratio(noops[hi] - floors[hi], max(noops[lo] - floors[lo], 0.01))
+        self.check(f"no-op above Pants' `list` floor, N={lo}→{hi}",
+                   f"{seconds(noops[lo] - floors[lo])} → {seconds(noops[hi] - floors[hi])} s ({above:.2f}×)",
+                   above <= 1.25)
 
     def render(self, n: int = 100) -> None:
         s = "render"
