@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.append(str(REPO / "tests/python"))  # the generated repos' pants.toml, shared with the tests
 from pants_kolla_tests.offline_toml import offline_pants_toml  # noqa: E402
+from pants_kolla_tests.scratch_pantsd import stop_pantsd  # noqa: E402
 # The plugin logs "Building <ref>"; Pants' docker backend "Building docker image <ref>". With
 # --no-dynamic-ui each process that really runs logs "Starting: ..." once; a cache hit logs nothing.
 BUILD_LINE = re.compile(r"Starting: Building (?:docker image )?(\S+/\S+:\S+?)(?:\s|$)", re.MULTILINE)
@@ -76,9 +76,4 @@ class PantsRepo:
                      tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))))
 
     def stop_pantsd(self) -> None:
-        """Stop the pantsd this repo started (by its pid file, never by name: others run Pants too)."""
-        for pid_file in self.root.glob(".pids/**/pantsd/pid"):
-            try:
-                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
+        stop_pantsd(self.root)

@@ -11,6 +11,8 @@ import http.client
 import json
 import re
 import socket
+from contextlib import contextmanager
+from typing import Iterator
 from urllib.parse import quote, urlencode, urlparse
 
 
@@ -93,3 +95,19 @@ def tag(docker_host: str, image: str, ref: str) -> None:
     status, body = call(docker_host, "POST", f"/images/{quote(image, safe='')}/tag?{query}")
     if status not in (200, 201):
         raise EngineApiError(f"tagging {image} as {ref}: HTTP {status} {body[:200]!r}")
+
+
+@contextmanager
+def image_events(docker_host: str) -> Iterator[Iterator[dict]]:
+    """The engine's image events from now on, as a blocking stream (closed when the block ends)."""
+    conn = _connection(docker_host, timeout=None)
+    try:
+        conn.request("GET", "/events?" + urlencode({"filters": json.dumps({"type": ["image"]})}))
+        response = conn.getresponse()
+        if response.status != 200:
+            raise EngineApiError(f"events: HTTP {response.status}")
+        yield (json.loads(line) for line in iter(response.readline, b"") if line.strip())
+    except OSError as e:
+        raise EngineApiError(f"Docker engine at {docker_host}: {e}") from e
+    finally:
+        conn.close()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tarfile
 
 import pytest
 
-from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.repo_fixture import PantsRun, ScratchRepo
+from pants_kolla_tests.scratch_pantsd import stop_pantsd
 from pants_kolla_tests.tiny_tree import image, write_tiny_tree
 
 
@@ -172,3 +174,24 @@ def test_layers_read_from_the_engine_storage_equal_docker_save(repo) -> None:
     assert repo.ref("layers") in saved.built  # the option is part of the build's cache key
     assert "docker save" in repo.read("dist/images/layers/build.log")
     assert repo.dist_image_id("layers") == fast_id
+
+
+def test_pantsd_trusts_engine_names_until_the_engine_reports_a_change(repo, docker_client) -> None:
+    """With pantsd, a no-op asks the engine nothing about names its event stream reported unchanged since
+    a run checked them; a name removed between runs is still noticed (an event) and restored."""
+
+    def package_ok() -> tuple[int, PantsRun]:
+        run = repo.pants("-ldebug", "package", "images/ok", pantsd=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return int(re.search(r"Engine names trusted without asking: (\d+)", run.stderr).group(1)), run
+
+    try:
+        package_ok()  # builds or loads ok if needed: those events make the next run check again
+        assert package_ok()[0] == 0  # checks ok's name, and records it
+        assert package_ok()[0] == 1
+        docker_client.api.remove_image(repo.ref("ok"))
+        trusted, run = package_ok()
+        assert trusted == 0 and run.built == []
+        assert docker_client.images.get(repo.ref("ok")).id == repo.dist_image_id("ok")
+    finally:
+        stop_pantsd(repo.root)

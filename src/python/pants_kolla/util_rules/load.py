@@ -1,22 +1,35 @@
 """Rule: make sure the engine holds a built image under its name (a per-session step that also repairs an
 engine whose images were deleted, cf. Pants issue #13461).
 
-The usual answer is "it already does": that is asked in-process over the engine's API (about a
-millisecond), so a no-op run starts no process. Only an image the engine lacks is loaded, by the builder
-process, from its archive."""
+The usual answer is "it already does": with pantsd, names the engine's event stream reports unchanged
+since a run checked them are trusted without asking (engine_watch.py); others are asked in-process over
+the engine's API (about a millisecond each), so a no-op run starts no process. Only an image the engine
+lacks is loaded, by the builder process, from its archive."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
-from pants.engine.rules import Get, _uncacheable_rule, collect_rules
+from pants.engine.rules import Get, MultiGet, _uncacheable_rule, collect_rules
 from pants.util.logging import LogLevel
 
-from pants_kolla import engine_api
+from pants_kolla import engine_api, engine_watch
 from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuiltImage, with_immutable_inputs
 from pants_kolla.util_rules.engine import EngineEndpoint
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrustedEngineNames:
+    """Engine names known to still point at their images (engine_watch.py), for this run."""
+    docker_host: str
+    names: frozenset  # of (ref, image ID)
+    token: int | None  # to record names this run checks; None when the engine is not being watched
 
 
 @dataclass(frozen=True)
@@ -41,13 +54,24 @@ def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
     return True
 
 
-# Uncacheable: the engine's images may have been deleted since the last run.
+# Uncacheable, as everything that reads the engine: its images may have changed since the last run.
+@_uncacheable_rule(desc="Ask which engine names still hold")
+async def trusted_engine_names() -> TrustedEngineNames:
+    engine = await Get(EngineEndpoint)
+    names, token = engine_watch.watch_for(engine.docker_host).snapshot()
+    logger.debug(f"Engine names trusted without asking: {len(names)} (no image event since a run checked them)")
+    return TrustedEngineNames(engine.docker_host, names, token)
+
+
 @_uncacheable_rule(desc="Load an image into the Docker engine")
 async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedImage:
     image = request.image
-    engine = await Get(EngineEndpoint)
+    engine, trusted = await MultiGet(Get(EngineEndpoint), Get(TrustedEngineNames))
+    if (image.ref, image.image_id) in trusted.names:
+        return LoadedImage(image.ref, image.image_id)
     try:
         if _tag_if_present(engine.docker_host, image):
+            engine_watch.watch_for(engine.docker_host).record(trusted.token, image.ref, image.image_id)
             return LoadedImage(image.ref, image.image_id)
     except engine_api.EngineApiError as e:
         return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
