@@ -5,7 +5,8 @@ image as a docker-archive directory) and writes its result as files (a normalize
 directory and the build log), so Pants caches the image by content. Subcommands:
 
   rootfs  run mmdebstrap and pack its tarball as a one-layer image
-  build   build the Dockerfile FROM the parent, with the Docker engine or buildah
+  build   build the Dockerfile FROM the parent, with the Docker engine (then load the normalized image
+          back: children build FROM it) or buildah
   load    make sure the engine holds an archived image under the given tags (per-session step)
   push    push an image the engine holds to a registry (`publish`)
 
