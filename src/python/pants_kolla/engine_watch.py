@@ -95,3 +95,11 @@ def watch_for(docker_host: str) -> EngineWatch:
             watch = _WATCHES[docker_host] = EngineWatch(docker_host)
     watch.ensure_watching()
     return watch
+
+
+def record(docker_host: str, token: int | None, ref: str, image_id: str) -> None:
+    """`EngineWatch.record` on the watch a run's `snapshot` came from; never starts one."""
+    with _WATCHES_LOCK:
+        watch = _WATCHES.get(docker_host)
+    if watch is not None:
+        watch.record(token, ref, image_id)

@@ -130,13 +130,15 @@ def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, wo
     manifest = read_manifest(saved_dir)
     with open(os.path.join(saved_dir, manifest["Config"])) as f:
         config = json.load(f)
-    return normalize_image(
-        config, lambda index, dest: normalize_layer(os.path.join(saved_dir, manifest["Layers"][index]), dest, epoch),
-        out_dir, ref, epoch, work_dir, parent_dir)
+
+    def write_layer(index: int, dest: str) -> None:
+        normalize_layer(os.path.join(saved_dir, manifest["Layers"][index]), dest, epoch)
+
+    return normalize_image(config, write_layer, out_dir, ref, epoch, work_dir, parent_dir)
 
 
-def normalize_image(config: dict, write_layer: Callable[[int, str], None], out_dir: str, ref: str, epoch: int,
-                    work_dir: str, parent_dir: str | None = None) -> str:
+def normalize_image(config: dict, write_layer: Callable[[int, str], None], out_dir: str, ref: str,
+                    epoch: int, work_dir: str, parent_dir: str | None = None) -> str:
     """Write the reproducible archive of an image given its config and `write_layer(index, dest)`, which
     writes its index-th layer normalized. Layers the parent already has (already normalized when it was
     built) are neither read nor written."""

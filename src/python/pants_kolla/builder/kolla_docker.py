@@ -150,13 +150,14 @@ def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
     info = client.info()
     # Without the native overlay diff, the engine computes layer tars by comparing directories, and a
     # layer directory is no longer what `docker save` would hand back.
-    if info.get("Driver") != "overlay2" or dict(info.get("DriverStatus") or []).get("Native Overlay Diff") != "true":
+    native_diff = dict(info.get("DriverStatus") or []).get("Native Overlay Diff") == "true"
+    if info.get("Driver") != "overlay2" or not native_diff:
         return None
     image = client.api.inspect_image(image_id)
     data = image["GraphDriver"]["Data"] or {}
     layer_dirs = [*filter(None, (data.get("LowerDir") or "").split(":"))][::-1] + [data.get("UpperDir", "")]
     digest = image_id.split(":", 1)[1]
-    config_path = os.path.join(info["DockerRootDir"], "image", "overlay2", "imagedb", "content", "sha256", digest)
+    config_path = os.path.join(info["DockerRootDir"], "image/overlay2/imagedb/content/sha256", digest)
     if len(layer_dirs) != len(image["RootFS"]["Layers"]) or not all(
             os.access(path, os.R_OK) for path in (*layer_dirs, config_path)):
         return None

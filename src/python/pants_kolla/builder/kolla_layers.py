@@ -5,7 +5,7 @@ Reading the layer directory skips `docker save`, which re-tars the image's whole
 inherited layer) just to hand back the one or two layers a build added. Both sources yield the same
 entries (the rules of moby's `pkg/archive` for an overlay2 diff, reproduced in `entries_from_dir`), and
 the normalized tar is built from those entries only, so it is byte-identical whichever source was read
-(`test_layer_sources` checks that on a real engine).
+(`test_layers_read_from_the_engine_storage_equal_docker_save` checks that on a real engine).
 """
 
 from __future__ import annotations

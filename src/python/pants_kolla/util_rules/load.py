@@ -59,7 +59,8 @@ def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
 async def trusted_engine_names() -> TrustedEngineNames:
     engine = await Get(EngineEndpoint)
     names, token = engine_watch.watch_for(engine.docker_host).snapshot()
-    logger.debug(f"Engine names trusted without asking: {len(names)} (no image event since a run checked them)")
+    logger.debug(f"Engine names trusted without asking: {len(names)} "
+                 "(no image event since a run checked them)")
     return TrustedEngineNames(engine.docker_host, names, token)
 
 
@@ -71,7 +72,7 @@ async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedIm
         return LoadedImage(image.ref, image.image_id)
     try:
         if _tag_if_present(engine.docker_host, image):
-            engine_watch.watch_for(engine.docker_host).record(trusted.token, image.ref, image.image_id)
+            engine_watch.record(trusted.docker_host, trusted.token, image.ref, image.image_id)
             return LoadedImage(image.ref, image.image_id)
     except engine_api.EngineApiError as e:
         return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
