@@ -135,6 +135,11 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     shutil.rmtree(repo.root / "dist/images/base")
     Path(repo.root / "dist/images/ok/image/manifest.json").write_text("corrupted")
     Path(repo.root / "dist/images/ok/Dockerfile").write_text("FROM scratch\n")
+    # Left by something else: the run removes what it does not write (Pants no longer clears the folder).
+    stray = [repo.root / "dist/images/ok/image/stray.json", repo.root / "dist/images/ok/image/0123/layer.tar"]
+    for path in stray:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("stray")
     # In the engine: ok's name now points at another image, base's name is gone.
     docker_client.api.tag(repo.ref("tiny-rootfs"), "kolla/ok", repo.tag)
     docker_client.api.remove_image(repo.ref("base"))
@@ -143,5 +148,6 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.built == []
     assert {path: repo.read(path) for path in good} == good
+    assert not any(path.exists() for path in stray) and not stray[1].parent.exists()
     for name in ("base", "ok"):
         assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
