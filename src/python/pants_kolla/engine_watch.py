@@ -12,6 +12,7 @@ nothing is ever trusted that this run did not verify itself.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, ContextManager, Iterator
 
 from pants_kolla import engine_api
@@ -19,6 +20,9 @@ from pants_kolla import engine_api
 # Events that read an image and never change what a name points at.
 READ_ONLY_ACTIONS = frozenset({"save", "push"})
 CONNECT_WAIT_SECONDS = 1.0
+# moby's /events handler sends the response headers before it subscribes to the event bus: an event in
+# between reaches no one. Trust starts only once the subscription has surely followed the headers.
+SUBSCRIBE_GRACE_SECONDS = 0.05
 
 EventStream = Callable[[str], ContextManager[Iterator[dict]]]
 
@@ -67,6 +71,7 @@ class EngineWatch:
     def _watch(self) -> None:
         try:
             with self._open_events(self.docker_host) as events:
+                time.sleep(SUBSCRIBE_GRACE_SECONDS)  # events of that moment wait in the socket, then forget
                 with self._lock:
                     self._forget()
                     self._connected.set()
