@@ -112,11 +112,17 @@ def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> 
 def test_two_runs_at_once_end_with_correct_images_and_an_intact_cache(repo, docker_client, tmp_path) -> None:
     image(repo, "race", "infra", "images/base", f"RUN echo race-{repo.tag} > /race.txt\n")
     image(repo, "race-child", "infra", "images/race", "RUN echo child > /child.txt\n")
+    # Pants deleting an image's folder before writing it made one run fail on the folder the other was
+    # filling; a file beside the image shows deterministically that no run deletes the folder.
+    beside = repo.root / "dist/images/race/notes.txt"
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    beside.write_text("kept")
     logs = [tmp_path / f"run-{i}.log" for i in range(2)]
     procs = [repo.pants_start("package", "images/race", "images/race-child", log=log) for log in logs]
     runs = [repo.finished(proc, log) for proc, log in zip(procs, logs)]
     for run in runs:
         assert run.returncode == 0, run.stderr[-3000:]
+    assert beside.read_text() == "kept"
     for name in ("race", "race-child"):
         assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
     out = docker_client.containers.run(repo.ref("race-child"), ["cat", "/race.txt", "/child.txt"],
