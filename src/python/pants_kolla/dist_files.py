@@ -1,10 +1,10 @@
 """Keeping an image's dist/ folder exact without letting Pants clear it.
 
-Pants' `package` deletes every artifact path before it writes the run's files. For a folder that
-races with a second run writing the same folder at once: one run deletes the folder the other is
-filling ("Error opening file .../Dockerfile for writing: No such file or directory"). So packages name
-no path, Pants overwrites files in place (same names, same bytes when both runs built the same image),
-and the files an earlier run left behind are removed here instead.
+Pants' `package` deletes every artifact path before it writes the run's files. With a folder as the
+path, two runs at once race: one deletes the folder the other is filling ("Error opening file
+.../Dockerfile for writing: No such file or directory"). So packages name no path, Pants overwrites
+files in place (same names, same bytes when both runs built the same image), and the files an earlier
+run left behind are removed here instead.
 
 What is removed is chosen so that dist/ is a loadable image at every moment, even when this run ends
 up writing nothing (another image fails the goal, Ctrl-C): the files the image manifest on disk names
@@ -49,7 +49,7 @@ def remove_stale(folder: str, written: Iterable[str]) -> list[str]:
     if not os.path.isdir(image_dir):
         return []
     on_disk = []
-    for root, dirs, files in os.walk(image_dir):
+    for root, _, files in os.walk(image_dir):
         on_disk.extend(os.path.relpath(os.path.join(root, name), folder) for name in files)
     try:
         with open(os.path.join(folder, MANIFEST), "rb") as f:
