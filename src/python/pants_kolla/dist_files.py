@@ -35,10 +35,10 @@ def manifest_files(manifest_bytes: bytes) -> set[str]:
 def stale_files(on_disk: Iterable[str], written: Iterable[str], still_referenced: Iterable[str]) -> list[str]:
     """Files under image/ that neither this run writes nor the manifest on disk names. Files outside
     image/ (Dockerfile, build.log) have fixed names: every run overwrites them."""
-    keep = set(written) | set(still_referenced) | {MANIFEST}
-    if not any(path.startswith(f"{IMAGE_DIR}/") for path in written):
-        # No image this run (it failed and was allowed to): an older image beside its log would mislead.
-        keep = set(written)
+    keep = set(written)
+    # Without an image this run (it failed and was allowed to), an older image beside its log would mislead.
+    if any(path.startswith(f"{IMAGE_DIR}/") for path in keep):
+        keep |= {*still_referenced, MANIFEST}
     return sorted(p for p in on_disk if p.startswith(f"{IMAGE_DIR}/") and p not in keep)
 
 
