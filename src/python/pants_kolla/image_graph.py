@@ -9,7 +9,7 @@ from pants.engine.addresses import Address
 from pants.engine.internals.native_engine import AddressInput
 from pants.util.frozendict import FrozenDict
 
-from pants_kolla import install_types
+from pants_kolla import dialects, install_types
 from pants_kolla.tailor_guess import TAILOR_TODO
 
 ROOTFS = "rootfs"  # the `install_type` slot of a debian_rootfs node: infra-like, no parent
@@ -25,6 +25,7 @@ class ImageNode:
     install_type: str  # binary, source, infra, or ROOTFS
     parent_spec: str | None
     image_name: str
+    dialect: str = dialects.PANTS_KOLLA  # its tag's default depends on it (naming.py)
 
     @property
     def is_rootfs(self) -> bool:

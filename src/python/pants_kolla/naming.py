@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from pants_kolla import dialects
 from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
 
 
@@ -20,6 +21,10 @@ class NamingScheme:
     base_distro: str
     infra_image_prefix: str
     rename_infra_images: bool = True
+    kolla_tag: str = ""  # the tag of `dialect="kolla"` images when it differs (kolla-build's default shape)
+
+    def tag_of(self, node: ImageNode) -> str:
+        return self.kolla_tag if node.dialect == dialects.KOLLA and self.kolla_tag else self.tag
 
     def prefix(self, node: ImageNode) -> str:
         if node.is_per_type or (not self.rename_infra_images and not node.is_rootfs):
@@ -35,7 +40,7 @@ class NamingScheme:
         return f"{self.namespace}/{self.prefixed_name(node)}"
 
     def ref(self, node: ImageNode) -> str:
-        return f"{self.repository(node)}:{self.tag}"
+        return f"{self.repository(node)}:{self.tag_of(node)}"
 
     def dist_dir(self, node: ImageNode) -> str:
         """Where `package` writes an image: one folder per image name, so variants never collide."""

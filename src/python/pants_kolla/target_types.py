@@ -19,7 +19,7 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
-from pants_kolla import install_types
+from pants_kolla import dialects, install_types
 
 
 class KollaInstallTypeField(StringField):
@@ -114,6 +114,20 @@ class KollaAllowedToFailField(BoolField):
     )
 
 
+class KollaDialectField(StringField):
+    alias = "dialect"
+    default = dialects.PANTS_KOLLA
+    valid_choices = dialects.ALL
+    help = help_text(
+        """
+        How the template is rendered: `pants-kolla` (this plugin's context, with install types) or
+        `kolla` (kolla-build 23.0.0's context, functions, undefined-variable and override rules, so that
+        Kolla's own docker/ tree renders unchanged). Set it for a whole tree in its top BUILD file:
+        `__defaults__({kolla_image: dict(dialect="kolla")})`.
+        """
+    )
+
+
 def _with_install_type_tag(unhydrated_values: Mapping[str, Any]) -> dict[str, Any]:
     """Pants' `--tag` filter reads the `tags` field; we derive the install type tag instead of asking
     users to repeat it. By the time a Target is built, `parametrize` has been expanded."""
@@ -138,6 +152,7 @@ class KollaImageTarget(Target):
         KollaBuildArgsField,
         KollaAllowedToFailField,
         KollaTemplateOverridesField,
+        KollaDialectField,
     )
     help = help_text(
         """

@@ -28,15 +28,17 @@ class UsersOptionError(Exception):
     pass
 
 
-def validated_users(users: Mapping[str, Any], *, origin: str) -> dict[str, dict[str, int]]:
-    """Each entry must be `{"uid": int, "gid": int}`: a typo here would only show up inside an image."""
+def validated_users(users: Mapping[str, Any], *, origin: str) -> dict[str, dict[str, Any]]:
+    """Each entry must be `{"uid": int, "gid": int}`, plus Kolla's optional `"group": str`: a typo here
+    would only show up inside an image."""
     out = {}
     for name, ids in users.items():
-        if not isinstance(ids, Mapping) or set(ids) != {"uid", "gid"} or not all(
+        if not isinstance(ids, Mapping) or set(ids) - {"group"} != {"uid", "gid"} or not all(
             isinstance(ids[k], int) and not isinstance(ids[k], bool) for k in ("uid", "gid")
-        ):
+        ) or not isinstance(ids.get("group", ""), str):
             raise UsersOptionError(
-                f"{origin}: user `{name}` must be {{\"uid\": <int>, \"gid\": <int>}}, got {ids!r}."
+                f"{origin}: user `{name}` must be {{\"uid\": <int>, \"gid\": <int>}} (and optionally "
+                f"\"group\": <name>), got {ids!r}."
             )
-        out[name] = {"uid": ids["uid"], "gid": ids["gid"]}
+        out[name] = {k: ids[k] for k in ("uid", "gid", "group") if k in ids}
     return out

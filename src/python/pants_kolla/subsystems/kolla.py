@@ -8,26 +8,48 @@ from pants.option.option_types import BoolOption, DictOption, IntOption, StrList
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
+from pants_kolla.kolla_dialect import context as kolla_dialect
 from pants_kolla.naming import NamingScheme
+from pants_kolla.subsystems.kolla_dialect_options import KollaDialectOptions
 from pants_kolla.users import DEFAULT_USERS, validated_users
 
 
-class KollaSubsystem(Subsystem):
+PANTS_KOLLA_DEFAULTS = {
+    "tag": "master", "base_distro_tag": "bookworm", "maintainer": "pants-kolla", "openstack_release": "master"
+}
+
+
+class KollaSubsystem(KollaDialectOptions, Subsystem):
     options_scope = "kolla"
     help = "Options for building Kolla-style image trees (naming, template context, builds)."
 
     namespace = StrOption(default="kolla", help="Image namespace (Kolla's `--namespace`).")
-    tag = StrOption(default="master", help="Tag of every built image (Kolla's `--tag`).")
+    tag = StrOption(
+        default=None,
+        help="Tag of every built image (Kolla's `--tag`). Default: `master`; for `dialect=\"kolla\"` "
+        "images kolla-build's `<openstack_release>-<base_distro>-<base_distro_tag>` "
+        "(`2026.2-debian-trixie`).",
+    )
     base_distro = StrOption(default="debian", help="Base distribution name used in image prefixes.")
-    base_distro_tag = StrOption(default="bookworm", help="Base distribution release, in the context.")
+    base_distro_tag = StrOption(
+        default=None,
+        help="Base distribution release, in the context. Default: `bookworm`; `trixie` (kolla-build's "
+        "`--base-tag` for debian) for kolla-dialect images.",
+    )
     infra_image_prefix = StrOption(
         default="",
         help="Prefix of infra image names (`<namespace>/<prefix><name>`), which carry no install type.",
     )
     maintainer = StrOption(
-        default="pants-kolla", help="`maintainer` in the template context (a LABEL in Kolla images)."
+        default=None,
+        help="`maintainer` in the template context (a LABEL in Kolla images). Default: `pants-kolla`; "
+        "kolla-build's for kolla-dialect images.",
     )
-    openstack_release = StrOption(default="master", help="`openstack_release` in the template context.")
+    openstack_release = StrOption(
+        default=None,
+        help="`openstack_release` in the template context. Default: `master`; kolla-build 23.0.0's "
+        "(`2026.2`) for kolla-dialect images.",
+    )
     debian_mirror = StrOption(
         default="http://deb.debian.org/debian",
         help="Mirror mmdebstrap installs `debian_rootfs` targets from.",
@@ -155,10 +177,42 @@ class KollaSubsystem(Subsystem):
         help="How many times a push that cannot reach the registry is retried (1 s, 2 s, 4 s... apart).",
     )
 
+    def pants_kolla_value(self, name: str) -> str:
+        """An option shared by both dialects, with pants-kolla's default."""
+        value = getattr(self, name)
+        return value if value is not None else PANTS_KOLLA_DEFAULTS[name]
+
+    def kolla_settings(self) -> kolla_dialect.KollaSettings:
+        """kolla-build's options: the shared ones default to kolla-build's, not pants-kolla's."""
+        base_image, base_tag = kolla_dialect.DEFAULT_BASE_IMAGES.get(self.base_distro, (self.base_distro, ""))
+        release = self.openstack_release or kolla_dialect.OPENSTACK_RELEASE
+        base_distro_tag = self.base_distro_tag or base_tag
+        return kolla_dialect.KollaSettings(
+            base_distro=self.base_distro,
+            base_image=self.base_image or base_image,
+            base_distro_tag=base_distro_tag,
+            base_arch=self.base_arch,
+            namespace=self.namespace,
+            tag=self.tag or kolla_dialect.default_tag(release, self.base_distro, base_distro_tag),
+            maintainer=self.maintainer if self.maintainer is not None else kolla_dialect.MAINTAINER,
+            openstack_release=release,
+            openstack_release_codename=self.openstack_release_codename,
+            use_dumb_init=self.use_dumb_init,
+            docker_healthchecks=self.docker_healthchecks,
+            clean_package_cache=self.clean_package_cache,
+            base_package_type=self.base_package_type,
+            distro_package_manager=self.distro_package_manager,
+            patches_path=self.patches_path,
+            repos_yaml=self.repos_yaml,
+            rpm_setup_config=tuple(self.rpm_setup_config),
+            env={str(k): str(v) for k, v in self.template_env.items()},
+        )
+
     def naming(self) -> NamingScheme:
         return NamingScheme(
             namespace=self.namespace,
-            tag=self.tag,
+            tag=self.pants_kolla_value("tag"),
+            kolla_tag=self.kolla_settings().tag,
             base_distro=self.base_distro,
             infra_image_prefix=self.infra_image_prefix,
             rename_infra_images=self.rename_infra_images,

@@ -18,6 +18,7 @@ from pants.engine.unions import UnionRule
 from pants_kolla.image_graph import ROOTFS, ImageGraph, ImageNode
 from pants_kolla.target_types import (
     DebianRootfsTarget,
+    KollaDialectField,
     KollaImageNameField,
     KollaImageTarget,
     KollaInstallTypeField,
@@ -40,6 +41,7 @@ def image_node(tgt: Target) -> ImageNode:
         tgt[KollaInstallTypeField].value,
         tgt[KollaParentField].value,
         tgt[KollaImageNameField].value,
+        tgt[KollaDialectField].value,
     )
 
 

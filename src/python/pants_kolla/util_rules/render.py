@@ -17,7 +17,9 @@ from pants.engine.target import (
     WrappedTargetRequest,
 )
 
-from pants_kolla.image_graph import ImageGraphError, display, where
+from pants_kolla import dialects
+from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
+from pants_kolla.naming import NamingScheme
 from pants_kolla.overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 from pants_kolla.render import TemplateRenderError, render_template
 from pants_kolla.subsystems.kolla import KollaSubsystem
@@ -29,6 +31,7 @@ from pants_kolla.target_types import (
 from pants_kolla.template_context import template_context
 from pants_kolla.users import UsersOptionError
 from pants_kolla.util_rules.image_graph import KollaRepo
+from pants_kolla.util_rules.render_kolla import KollaDialectInputError, render_kolla_dialect
 
 
 class KollaInputError(Exception):
@@ -84,27 +87,41 @@ async def render_dockerfile(
     templates = {os.path.basename(fc.path): fc.content.decode() for c in contents[1:] for fc in c}
     templates[template_path] = contents[0][0].content.decode()
 
+    origin = f"`{display(request.address)}`"
     try:
-        entry_template, override_templates = chain_overrides(template_path, overrides)
-    except TemplateOverrideError as e:
+        if node.dialect == dialects.KOLLA:
+            text = await render_kolla_dialect(
+                node, parent, naming, kolla, _users(kolla), template_path, templates, overrides, origin
+            )
+        else:
+            text = _render_pants_kolla(node, parent, naming, kolla, template_path, templates, overrides, origin)
+    except (TemplateRenderError, TemplateOverrideError, KollaDialectInputError) as e:
         raise KollaInputError(str(e)) from None
-    templates.update(override_templates)
+    digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
+    return RenderedDockerfile(request.address, template_path, text, digest)
 
+
+def _render_pants_kolla(
+    node: ImageNode,
+    parent: ImageNode,
+    naming: NamingScheme,
+    kolla: KollaSubsystem,
+    template_path: str,
+    templates: dict[str, str],
+    overrides: list[TemplateOverride],
+    origin: str,
+) -> str:
+    entry_template, override_templates = chain_overrides(template_path, overrides)
     context = template_context(
         node,
         naming.ref(parent),
         naming,
-        base_distro_tag=kolla.base_distro_tag,
-        maintainer=kolla.maintainer,
-        openstack_release=kolla.openstack_release,
+        base_distro_tag=kolla.pants_kolla_value("base_distro_tag"),
+        maintainer=kolla.pants_kolla_value("maintainer"),
+        openstack_release=kolla.pants_kolla_value("openstack_release"),
         users=_users(kolla),
     )
-    try:
-        text = render_template(entry_template, templates, context, origin=f"`{display(request.address)}`")
-    except TemplateRenderError as e:
-        raise KollaInputError(str(e)) from None
-    digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
-    return RenderedDockerfile(request.address, template_path, text, digest)
+    return render_template(entry_template, {**templates, **override_templates}, context, origin=origin)
 
 
 def _users(kolla: KollaSubsystem) -> dict[str, dict[str, int]]:
