@@ -63,3 +63,17 @@ def test_names() -> None:
     binary = ImageNode(Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone")
     assert NAMING.ref(infra) == "kolla/cron:master"
     assert NAMING.ref(binary) == "kolla/debian-binary-keystone:master"
+
+
+def test_type_error_names_template_line_and_target() -> None:
+    template = "FROM {{ parent_image }}\nRUN echo {{ 1 + 'a' }}\n"
+    with pytest.raises(TemplateRenderError) as e:
+        render_template("images/cron/Dockerfile.j2", {"images/cron/Dockerfile.j2": template},
+                        context("infra"), origin="`images/cron`")
+    assert str(e.value).startswith("images/cron/Dockerfile.j2:2: TypeError while rendering the template of "
+                                   "`images/cron`: unsupported operand")
+
+
+def test_missing_include_names_the_line_that_includes_it() -> None:
+    with pytest.raises(TemplateRenderError, match=r"^t.j2:2: template of t imports `nope.j2`"):
+        render_template("t.j2", {"t.j2": 'FROM x\n{% include "nope.j2" %}'}, context("infra"), origin="t")
