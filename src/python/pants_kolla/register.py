@@ -6,6 +6,7 @@ from pants_kolla.goals import graph as graph_goal
 from pants_kolla.goals import list_images, tailor
 from pants_kolla.goals import render as render_goal
 from pants_kolla.goals import package, publish
+from pants_kolla.registry_base import RegistryImageField
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, context, context_pex, engine, image_graph, load, render, summary
@@ -29,6 +30,7 @@ def rules():
         *graph_goal.rules(),
         *tailor.rules(),
         *publish.rules(),
+        DebianRootfsTarget.register_plugin_field(RegistryImageField),
     ]
 
 

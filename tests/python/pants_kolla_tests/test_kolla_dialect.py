@@ -121,3 +121,18 @@ def test_customizable_is_kolla_s() -> None:
     template = "{% set cron_packages = ['cron'] %}{{ cron_packages | customizable('packages') | join(' ') }}"
     override = TemplateOverride("o/a.j2", "{% extends parent_template %}\n{% set cron_packages_append = ['vim'] %}\n", "o")
     assert kolla_render(template, [override]) == "cron vim"
+
+
+def test_registry_image_must_be_pinned_by_digest() -> None:
+    from pants.engine.addresses import Address
+    from pants.engine.target import InvalidFieldException
+
+    from pants_kolla.registry_base import RegistryImageField, is_plain_http, parse_pinned
+
+    digest = "sha256:" + "a" * 64
+    pinned = parse_pinned(f"127.0.0.1:5000/debian:trixie@{digest}")
+    assert pinned and pinned.by_digest == f"127.0.0.1:5000/debian@{digest}"
+    assert is_plain_http(pinned.name, ()) and not is_plain_http("docker.io/library/debian", ())
+    with pytest.raises(InvalidFieldException, match=r"base/BUILD: target `base:tiny`, field `registry_image`: "
+                                                    r"`debian:trixie` is not a reference pinned by digest"):
+        RegistryImageField("debian:trixie", Address("base", target_name="tiny"))

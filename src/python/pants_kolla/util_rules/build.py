@@ -35,6 +35,7 @@ from pants.util.logging import LogLevel
 
 from pants_kolla import run_summary as Status
 from pants_kolla.image_graph import ImageGraphError, display
+from pants_kolla.registry_base import RegistryImageField, is_plain_http, parse_pinned
 from pants_kolla.subsystems.builder import KollaBuilder
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import (
@@ -176,6 +177,12 @@ async def build_image(
         WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")
     )
     target = wrapped.target
+    pinned = parse_pinned(target.get(RegistryImageField).value or "")
+    if parent is None and pinned:
+        argv = ["pull", "--image", pinned.by_digest, "--tag", ref]
+        if is_plain_http(pinned.name, tuple(kolla.insecure_registries)):
+            argv.append("--plain-http")
+        return await _run_builder(builder, None, argv, EMPTY_DIGEST, ref, request.address, EMPTY_DIGEST)
     if parent is None:
         argv = ["rootfs", "--suite", target[DebianSuiteField].value, "--variant",
                 target[DebianVariantField].value, "--mirror", kolla.debian_mirror,
