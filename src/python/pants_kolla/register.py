@@ -10,6 +10,7 @@ from pants_kolla.registry_base import RegistryImageField
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import build, context, context_pex, engine, image_graph, load, render, summary
+from pants_kolla.util_rules import template_libraries
 
 
 def rules():
@@ -18,6 +19,7 @@ def rules():
         *builder.rules(),
         *image_graph.rules(),
         *render.rules(),
+        *template_libraries.rules(),
         *engine.rules(),
         *context.rules(),
         *build.rules(),

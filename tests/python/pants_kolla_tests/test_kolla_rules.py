@@ -86,3 +86,30 @@ def test_defaults_set_the_dialect_and_errors_name_the_target(rule_runner: RuleRu
         render(rule_runner, "kolla/keystone/keystone")
     assert ("kolla/keystone/keystone/Dockerfile.j2:2: TypeError while rendering the template of "
             "`kolla/keystone/keystone`: First argument should be a list of repositories") in str(e.value)
+
+
+def test_libraries_resolve_per_tree_and_two_files_of_one_name_are_an_error(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({
+        **tailor(rule_runner),
+        # A second tree in the same repo, with a macros.j2 of its own.
+        "other/BUILD": 'kolla_template_library(name="templates")\n',
+        "other/macros.j2": "{% macro kolla_patch_sources() %}OTHER{% endmacro %}\n",
+        "other/cron/BUILD": 'kolla_image(install_type="infra", parent="kolla/base", dialect="kolla")\n',
+        "other/cron/Dockerfile.j2": '{% import "macros.j2" as macros with context %}FROM x\n{{ macros.kolla_patch_sources() }}\n',
+    })
+    assert render(rule_runner, "other/cron") == "FROM x\nOTHER"
+    assert "OTHER" not in render(rule_runner, "kolla/keystone/keystone")
+    rule_runner.write_files({
+        "other/cron/BUILD": 'kolla_image(install_type="infra", parent="kolla/base", dialect="kolla", '
+                            'dependencies=["kolla:templates", "other:templates"])\n',
+    })
+    with pytest.raises(ExecutionError) as e:
+        render(rule_runner, "other/cron")
+    assert ("other/cron/BUILD: target `other/cron`, field `dependencies`: two template library files are named "
+            "`macros.j2`: `kolla/macros.j2` (target `kolla:templates`) and `other/macros.j2` (target "
+            "`other:templates`)") in str(e.value)
+    rule_runner.write_files({
+        "other/cron/BUILD": 'kolla_image(install_type="infra", parent="kolla/base", dialect="kolla", '
+                            'dependencies=["kolla:templates"])\n',
+    })
+    assert render(rule_runner, "other/cron") == "FROM x\n"  # the explicit library, not the nearest

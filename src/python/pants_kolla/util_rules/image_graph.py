@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address
-from pants.engine.rules import collect_rules, rule
+from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import (
     AllTargets,
     FieldSet,
@@ -16,6 +16,7 @@ from pants.engine.target import (
 from pants.engine.unions import UnionRule
 
 from pants_kolla.image_graph import ROOTFS, ImageGraph, ImageNode
+from pants_kolla.util_rules.template_libraries import TemplateLibraries, TemplateLibrariesRequest
 from pants_kolla.target_types import (
     DebianRootfsTarget,
     KollaDialectField,
@@ -67,7 +68,8 @@ async def infer_kolla_image_dependencies(
     request: InferKollaImageDependencies, repo: KollaRepo
 ) -> InferredDependencies:
     parent = repo.graph.parent_of(request.field_set.address)
-    return InferredDependencies([*([parent.address] if parent else []), *repo.template_libraries])
+    libraries = await Get(TemplateLibraries, TemplateLibrariesRequest(request.field_set.address))
+    return InferredDependencies([*([parent.address] if parent else []), *libraries.addresses])
 
 
 def rules():

@@ -31,6 +31,8 @@ from pants_kolla.target_types import (
 from pants_kolla.template_context import template_context
 from pants_kolla.users import UsersOptionError
 from pants_kolla.util_rules.image_graph import KollaRepo
+from pants_kolla.template_libraries import DuplicateTemplateError, library_templates
+from pants_kolla.util_rules.template_libraries import TemplateLibraries, TemplateLibrariesRequest
 from pants_kolla.util_rules.render_kolla import KollaDialectInputError, render_kolla_dialect
 
 
@@ -65,10 +67,11 @@ async def render_dockerfile(
         raise KollaInputError(str(e)) from None
     assert parent is not None, "rootfs targets are not rendered"
 
-    wrapped, libraries = await MultiGet(
+    wrapped, library_addresses = await MultiGet(
         Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
-        Get(Targets, Addresses(repo.template_libraries)),
+        Get(TemplateLibraries, TemplateLibrariesRequest(request.address)),
     )
+    libraries = await Get(Targets, Addresses(library_addresses.addresses))
     template_path = wrapped.target[KollaTemplateField].file_path
     overrides = await _template_overrides(wrapped.target, kolla)
     # Read the template by path rather than by hydrating the field: a missing file then gets our error.
@@ -84,10 +87,16 @@ async def render_dockerfile(
             f"{request.address.spec_path}/BUILD: target `{display(request.address)}`, field `template`: "
             f"`{template_path}` does not exist."
         )
-    templates = {os.path.basename(fc.path): fc.content.decode() for c in contents[1:] for fc in c}
+    origin = f"`{display(request.address)}`"
+    try:
+        templates = library_templates(
+            ((lib.address.spec, fc.path, fc.content.decode()) for lib, c in zip(libraries, contents[1:]) for fc in c),
+            origin=where(request.address, "dependencies"),
+        )
+    except DuplicateTemplateError as e:
+        raise KollaInputError(str(e)) from None
     templates[template_path] = contents[0][0].content.decode()
 
-    origin = f"`{display(request.address)}`"
     try:
         if node.dialect == dialects.KOLLA:
             text = await render_kolla_dialect(
