@@ -6,16 +6,10 @@ from __future__ import annotations
 import pytest
 
 from pants_kolla.kolla_dialect.context import KollaSettings, kolla_users
-from pants_kolla.kolla_dialect.methods import (
-    customizable,
-    debian_package_install,
-    default_repos_yaml,
-    jinja_functions,
-    load_repos,
-)
-from pants_kolla.kolla_dialect.overrides import merge_overrides
+from pants_kolla.kolla_dialect.methods import debian_package_install, default_repos_yaml, load_repos
 from pants_kolla.overrides import TemplateOverride
-from pants_kolla.render import KollaJinja, TemplateRenderError, render_template
+from pants_kolla.render import TemplateRenderError
+from pants_kolla.util_rules.render_kolla import render_kolla_template
 
 ORIGIN = "`kolla/cron`"
 TEMPLATE = "kolla/cron/Dockerfile.j2"
@@ -30,17 +24,10 @@ RUN usermod {{ name }}
 
 def kolla_render(template: str, overrides: list[TemplateOverride] = (), repos_yaml: str | None = None,
                  **settings) -> str:
-    jinja = KollaJinja(jinja_functions(load_repos(default_repos_yaml(), repos_yaml)),
-                       {"customizable": customizable})
     context = KollaSettings(**settings).context("cron", "", kolla_users())
+    repos = load_repos(default_repos_yaml(), repos_yaml)
     templates = {TEMPLATE: template, "macros.j2": MACROS}
-    if not overrides:
-        return render_template(TEMPLATE, templates, context, origin=ORIGIN, kolla=jinja)
-    merged = merge_overrides(overrides)
-    key = overrides[0].path
-    return render_template(key, {**templates, key: merged.content}, context, origin=ORIGIN,
-                           kolla=KollaJinja(jinja.functions, jinja.filters, parent_template=TEMPLATE),
-                           locate=lambda name, line: merged.locate(line) if name == key else (name, line))
+    return render_kolla_template(TEMPLATE, templates, context, overrides, repos, ORIGIN)
 
 
 def failure(template: str, **kwargs) -> str:

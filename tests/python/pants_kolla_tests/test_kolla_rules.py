@@ -113,3 +113,17 @@ def test_libraries_resolve_per_tree_and_two_files_of_one_name_are_an_error(rule_
                             'dependencies=["kolla:templates"])\n',
     })
     assert render(rule_runner, "other/cron") == "FROM x\n"  # the explicit library, not the nearest
+
+
+def test_repos_yaml_option_is_an_input_of_the_render(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({
+        **tailor(rule_runner),
+        "kolla/keystone/keystone/Dockerfile.j2": "FROM x\n{{ handle_repos(['grafana'], 'enable') }}\n",
+        "site/repos.yaml": "deb:\n  grafana:\n    url: http://mirror.example/grafana\n    suite: s\n    component: c\n    gpg_key: g.asc\n",
+    })
+    assert "Uris: https://apt.grafana.com" in render(rule_runner, "kolla/keystone/keystone")
+    rule_runner.set_options(["--kolla-repos-yaml=site/repos.yaml"])
+    assert "Uris: http://mirror.example/grafana" in render(rule_runner, "kolla/keystone/keystone")
+    rule_runner.set_options(["--kolla-repos-yaml=site/nope.yaml"])
+    with pytest.raises(ExecutionError, match=r"`\[kolla\].repos_yaml`: `site/nope.yaml` does not exist."):
+        render(rule_runner, "kolla/keystone/keystone")

@@ -3,7 +3,7 @@ merge for one image (kolla_dialect/), with every input read through the engine."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get
@@ -66,6 +66,19 @@ async def render_kolla_dialect(
         base_image=naming.repository(parent) if built_base else None,
         base_distro_tag=naming.tag_of(parent) if built_base else None,
     )
+    return render_kolla_template(template_path, templates, context, overrides, repos, origin)
+
+
+def render_kolla_template(
+    template_path: str,
+    templates: dict[str, str],
+    context: dict[str, Any],
+    overrides: Sequence[TemplateOverride],
+    repos: dict[str, Any],
+    origin: str,
+) -> str:
+    """Kolla's render, pure: overrides merged into one template extending the image's (a Template
+    object), errors in the merged text located in the override file they come from."""
     jinja = KollaJinja(jinja_functions(repos), {"customizable": customizable})
     if not overrides:
         return render_template(template_path, templates, context, origin=origin, kolla=jinja)
