@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from pants_kolla import dialects
+from pants_kolla import dialects, field_checks
 from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
 
 
@@ -47,10 +47,21 @@ class NamingScheme:
         return f"images/{self.prefixed_name(node)}"
 
     def check_unique(self, nodes: Iterable[ImageNode]) -> None:
-        """Two targets with one image name would overwrite each other in the engine and in dist/."""
+        """Every name is one Docker accepts (the options are part of it), and two targets with one image
+        name would overwrite each other in the engine and in dist/."""
         owners: dict[str, ImageNode] = {}
         for node in sorted(nodes, key=lambda n: (n.address.spec_path, n.address.spec)):
+            problem = field_checks.tag_problem(self.tag_of(node))
+            if problem:
+                raise ImageGraphError(f"`[kolla].tag` (--kolla-tag), the tag of `{display(node.address)}`: "
+                                      f"{problem}.")
             repository = self.repository(node)
+            problem = field_checks.repository_problem(repository)
+            if problem:
+                raise ImageGraphError(
+                    f"{where(node.address, 'image_name')}: the image name made with `[kolla].namespace` "
+                    f"and the prefix options: {problem}."
+                )
             first = owners.setdefault(repository, node)
             if first is not node:
                 raise ImageGraphError(

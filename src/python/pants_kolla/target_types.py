@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from pants.engine.addresses import Address
+from pants.engine.addresses import Address, AddressInput
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     BoolField,
     Dependencies,
+    InvalidFieldException,
     MultipleSourcesField,
     SingleSourceField,
     StringField,
@@ -19,7 +20,18 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
-from pants_kolla import dialects, install_types
+from pants_kolla import dialects, field_checks, install_types
+from pants_kolla.image_graph import where
+from pants_kolla.tailor_guess import TAILOR_TODO
+
+
+def check_values(alias: str, address: Address, values: Iterable[str],
+                 problem: Callable[[str], str | None]) -> None:
+    """Raise Pants' InvalidFieldException, naming file, target and field, for the first bad value."""
+    for value in values:
+        reason = problem(value)
+        if reason:
+            raise InvalidFieldException(f"{where(address, alias)}: {reason}.")
 
 
 class KollaInstallTypeField(StringField):
@@ -36,6 +48,20 @@ class KollaInstallTypeField(StringField):
         """
     )
 
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        # `parametrize` is expanded before fields are computed: a parametrized variant carries its value
+        # in the address. An infra image is one image whatever the install type, so a second variant
+        # would build the same image under another name.
+        if value == install_types.INFRA and "install_type" in address.parameters:
+            raise InvalidFieldException(
+                f"{where(address, cls.alias)}: `infra` cannot be parametrized with other install types "
+                f"(an infra image is built once, whatever install types a run asks for). Use "
+                f'`install_type="infra"`, or `parametrize("binary", "source")`.'
+            )
+        return value
+
 
 class KollaParentField(StringField):
     alias = "parent"
@@ -49,6 +75,18 @@ class KollaParentField(StringField):
         the parent's image name as `parent_image`.
         """
     )
+
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        if value.startswith(TAILOR_TODO):
+            return value  # the image graph says what to write there
+        try:
+            AddressInput.parse(value, relative_to=address.spec_path,
+                               description_of_origin=where(address, cls.alias))
+        except Exception as e:
+            raise InvalidFieldException(f"{where(address, cls.alias)}: `{value}` is not an address: {e}")
+        return value
 
 
 class KollaTemplateField(SingleSourceField):
@@ -85,7 +123,9 @@ class KollaImageNameField(StringField):
 
     @classmethod
     def compute_value(cls, raw_value: str | None, address: Address) -> str:
-        return super().compute_value(raw_value, address) or address.target_name
+        value = super().compute_value(raw_value, address) or address.target_name
+        check_values(cls.alias, address, [value], field_checks.repository_problem)
+        return value
 
 
 class KollaImageDependenciesField(Dependencies):
@@ -100,7 +140,23 @@ class KollaImageDependenciesField(Dependencies):
 
 class KollaBuildArgsField(StringSequenceField):
     alias = "build_args"
-    help = "Build arguments `NAME=value` passed to the build (part of the image's cache key)."
+    help = help_text(
+        """
+        Build arguments `NAME=value` passed to the build (part of the image's cache key). Not for
+        secrets: like with `docker build --build-arg`, values a `RUN` step uses are recorded in the
+        image's history, which `publish` pushes, and every value is in the build process's command line,
+        which Pants stores with its cache entries (local and remote).
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
+        value = super().compute_value(raw_value, address)
+        check_values(cls.alias, address, value or (), field_checks.build_arg_problem)
+        repeated = field_checks.duplicate_build_arg_problem(value or ())
+        if repeated:
+            raise InvalidFieldException(f"{where(address, cls.alias)}: {repeated}.")
+        return value
 
 
 class KollaAllowedToFailField(BoolField):
@@ -170,6 +226,12 @@ class DebianSuiteField(StringField):
     default = "bookworm"
     help = "The Debian suite mmdebstrap installs (e.g. `bookworm`)."
 
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        check_values(cls.alias, address, [value], field_checks.suite_problem)
+        return value
+
 
 class DebianVariantField(StringField):
     alias = "variant"
@@ -183,6 +245,12 @@ class DebianPackagesField(StringSequenceField):
     alias = "packages"
     default = ()
     help = "Extra Debian packages installed into the rootfs (mmdebstrap's `--include`)."
+
+    @classmethod
+    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
+        value = super().compute_value(raw_value, address)
+        check_values(cls.alias, address, value or (), field_checks.package_problem)
+        return value
 
 
 class DebianRootfsTarget(Target):

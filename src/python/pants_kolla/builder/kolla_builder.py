@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import kolla_archive
 
+EXIT_USAGE = 2  # as argparse's
 EXIT_BUILD_FAILED = 3
 EXIT_ENGINE_UNREACHABLE = 4
 LOG_TAIL_LINES = 30
@@ -178,6 +179,11 @@ def _normalize(args, built: Built, saved_dir: str, log) -> str:
 
 def cmd_build(args) -> int:
     context = os.path.abspath(args.context)
+    # The kolla_image field rejects these when the BUILD file is parsed; a direct caller gets one line.
+    malformed = [kv for kv in args.build_arg if "=" not in kv]
+    if malformed:
+        print(f"--build-arg must be NAME=value, got: {', '.join(malformed)}", file=sys.stderr)
+        return EXIT_USAGE
     build_args = dict(kv.split("=", 1) for kv in args.build_arg)
     saved_dir = os.path.abspath("saved")
     with open(args.log, "w") as log:

@@ -20,6 +20,7 @@ types are selected, so it is pushed once per run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.core.goals.publish import (
@@ -36,8 +37,15 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import StringSequenceField
 from pants.util.strutil import help_text
 
+from pants_kolla import field_checks
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.target_types import DebianRootfsTarget, DebianSuiteField, KollaImageTarget, KollaParentField
+from pants_kolla.target_types import (
+    DebianRootfsTarget,
+    DebianSuiteField,
+    KollaImageTarget,
+    KollaParentField,
+    check_values,
+)
 from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.engine import EngineEndpoint
 
@@ -55,6 +63,12 @@ class KollaExtraTagsField(StringSequenceField):
         They are publish-only: they do not enter the build's cache key.
         """
     )
+
+    @classmethod
+    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
+        value = super().compute_value(raw_value, address)
+        check_values(cls.alias, address, value or (), field_checks.tag_problem)
+        return value
 
 
 class PublishKollaImageRequest(PublishRequest):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from pants.option.option_types import BoolOption, DictOption, IntOption, StrListOption, StrOption
+from pants.option.option_types import (
+    BoolOption,
+    DictOption,
+    EnumOption,
+    IntOption,
+    StrListOption,
+    StrOption,
+)
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -12,6 +20,14 @@ from pants_kolla.kolla_dialect import context as kolla_dialect
 from pants_kolla.naming import NamingScheme
 from pants_kolla.subsystems.kolla_dialect_options import KollaDialectOptions
 from pants_kolla.users import DEFAULT_USERS, validated_users
+
+
+class BuilderChoice(Enum):
+    """`[kolla].builder`: an enum, so that Pants rejects a misspelt value (`dokcer`) itself."""
+
+    auto = "auto"
+    docker = "docker"
+    buildah = "buildah"
 
 
 PANTS_KOLLA_DEFAULTS = {
@@ -68,8 +84,8 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         help="How many times a build failing with a transient error (mirror hiccup) is retried.",
     )
 
-    builder = StrOption(
-        default="auto",
+    builder = EnumOption(
+        default=BuilderChoice.auto,
         help=softwrap(
             """
             What builds images: `docker` (the engine at DOCKER_HOST, through the docker SDK),

@@ -20,7 +20,7 @@ from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
 
 from pants_kolla import engine_api
-from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.subsystems.kolla import BuilderChoice, KollaSubsystem
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 NAMED_CACHE = "kolla_engine"
@@ -101,12 +101,12 @@ def buildah_version() -> str | None:
 
 @_uncacheable_rule(desc="Choose the image builder")
 async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
-    if kolla.builder in ("auto", "docker"):
+    if kolla.builder in (BuilderChoice.auto, BuilderChoice.docker):
         try:
             engine = await Get(EngineEndpoint)
             return BuilderBackend("docker", engine.version, engine)
         except EngineUnreachable as e:
-            if kolla.builder == "docker":
+            if kolla.builder == BuilderChoice.docker:
                 raise
             unreachable = str(e)
     else:
