@@ -98,11 +98,14 @@ def tag(docker_host: str, image: str, ref: str) -> None:
 
 
 @contextmanager
-def image_events(docker_host: str) -> Iterator[Iterator[dict]]:
-    """The engine's image events from now on, as a blocking stream (closed when the block ends)."""
+def image_events(docker_host: str, since: float) -> Iterator[Iterator[dict]]:
+    """The engine's image events from `since` (a Unix time) on, as a blocking stream (closed when the
+    block ends). The engine answers the request before it subscribes to its event bus, so an event in
+    between would reach no one; with `since`, it first replays the events it logged since then."""
     conn = _connection(docker_host, timeout=None)
     try:
-        conn.request("GET", "/events?" + urlencode({"filters": json.dumps({"type": ["image"]})}))
+        query = {"filters": json.dumps({"type": ["image"]}), "since": f"{since:.9f}"}
+        conn.request("GET", "/events?" + urlencode(query))
         response = conn.getresponse()
         if response.status != 200:
             raise EngineApiError(f"events: HTTP {response.status}")

@@ -20,11 +20,12 @@ from pants_kolla import engine_api
 # Events that read an image and never change what a name points at.
 READ_ONLY_ACTIONS = frozenset({"save", "push"})
 CONNECT_WAIT_SECONDS = 1.0
-# moby's /events handler sends the response headers before it subscribes to the event bus: an event in
-# between reaches no one. Trust starts only once the subscription has surely followed the headers.
-SUBSCRIBE_GRACE_SECONDS = 0.05
+# The stream starts with the events the engine logged since a moment before the request (it answers
+# before it subscribes: an event in between would be lost). Replayed events only forget names trusted
+# before, and the margin covers a remote engine's clock running a little behind ours.
+REPLAY_SECONDS = 5.0
 
-EventStream = Callable[[str], ContextManager[Iterator[dict]]]
+EventStream = Callable[[str, float], ContextManager[Iterator[dict]]]
 
 
 class EngineWatch:
@@ -34,6 +35,7 @@ class EngineWatch:
         self._lock = threading.Lock()
         self._trusted: set[tuple[str, str]] = set()
         self._generation = 0  # bumped by every event and by every (dis)connection
+        self.events_seen = 0  # events read from the stream so far (tests wait on it, never sleep)
         self._connected = threading.Event()
         self._settled = threading.Event()  # the last start connected, or failed
         self._thread: threading.Thread | None = None
@@ -70,16 +72,16 @@ class EngineWatch:
 
     def _watch(self) -> None:
         try:
-            with self._open_events(self.docker_host) as events:
-                time.sleep(SUBSCRIBE_GRACE_SECONDS)  # events of that moment wait in the socket, then forget
+            with self._open_events(self.docker_host, time.time() - REPLAY_SECONDS) as events:
                 with self._lock:
                     self._forget()
                     self._connected.set()
                 self._settled.set()
                 for event in events:
-                    if event.get("Action") not in READ_ONLY_ACTIONS:
-                        with self._lock:
+                    with self._lock:
+                        if event.get("Action") not in READ_ONLY_ACTIONS:
                             self._forget()
+                        self.events_seen += 1
         except Exception:  # the engine went away or answered nonsense: trust nothing, retry next run
             pass
         finally:

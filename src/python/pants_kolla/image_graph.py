@@ -142,15 +142,3 @@ class ImageGraph:
                 raise ImageGraphError(f"{where(address, 'parent')}: parent cycle: {cycle}.")
             seen.add(parent.address)
             chain.append(parent)
-
-    def children(self, address: Address) -> list[ImageNode]:
-        out = []
-        for node in self.nodes.values():
-            if node.is_rootfs:
-                continue
-            try:
-                if (p := self.parent_of(node.address)) is not None and p.address == address:
-                    out.append(node)
-            except ImageGraphError:
-                continue
-        return out

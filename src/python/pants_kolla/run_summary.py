@@ -39,10 +39,6 @@ def summary_json(outcomes: Iterable[ImageOutcome], not_matched: Iterable[str]) -
     }
 
 
-def fatal_failures(outcomes: Iterable[ImageOutcome]) -> list[ImageOutcome]:
-    return [o for o in outcomes if o.status in (FAILED, PARENT_FAILED) and not o.allowed_to_fail]
-
-
 def summary_table(outcomes: Iterable[ImageOutcome]) -> str:
     outcomes = list(outcomes)
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in (BUILT, CACHED, FAILED, PARENT_FAILED)}

@@ -86,4 +86,4 @@ class FreshEngine:
     def client(self):
         import docker
 
-        return docker.DockerClient(base_url=self.docker_host)
+        return docker.DockerClient(base_url=self.docker_host, timeout=900)

@@ -88,12 +88,3 @@ def test_parent_cycle_is_reported_with_its_path() -> None:
     )
     with pytest.raises(ImageGraphError, match=r"parent cycle: images/a -> images/b -> images/a"):
         graph.ancestry(Address("images/a"))
-
-
-def test_children() -> None:
-    graph = tree()
-    assert sorted(display(n.address) for n in graph.children(Address("images/base"))) == [
-        "images/cron",
-        "images/openstack-base@install_type=binary",
-        "images/openstack-base@install_type=source",
-    ]

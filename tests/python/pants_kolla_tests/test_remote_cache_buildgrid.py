@@ -51,7 +51,7 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
         # The engine forgets run 1's images: run 2 must get them from the remote cache and load them.
         # (Same engine on purpose: a second engine would repoint the machine-wide engine link that
         # concurrent Pants runs of other tests use; see util_rules/engine.py.)
-        client = docker.from_env()
+        client = docker.from_env(timeout=900)
         for ref in refs:
             client.images.remove(ref, force=True)
         run2 = second.pants(*cache.pants_options(), "--no-local-cache", "--stats-log",

@@ -41,9 +41,6 @@ class KollaRunSummary:
     engine_loaded: bool
     root_errors: tuple[str, ...]  # errors of images that failed themselves, not because of a parent
 
-    def fatal(self) -> list[ImageOutcome]:
-        return run_summary.fatal_failures(self.outcomes.values())
-
 
 def _status(result: ImageBuildResult, run_id: RunId) -> str:
     if result.status != run_summary.BUILT or result.metadata is None:
