@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the selected images twice from scratch (fresh tags, so Pants' cache misses; the engine's layer
+# Build the selected images twice from scratch (Pants' caches off, so every build runs; the engine's layer
 # cache off) and report, per image, whether both builds gave the same image ID (bit-identical config and
 # layers). Usage: bench/reproducibility.sh [TARGET...]   (default: an infra subset)
 set -euo pipefail
@@ -9,7 +9,8 @@ targets=("$@")
 run_id="repro$(date +%s)"
 work="$(mktemp -d)"
 for side in a b; do
-  ./pants --no-pantsd --kolla-tag="$run_id-$side" --no-kolla-engine-layer-cache package "${targets[@]}" \
+  ./pants --no-pantsd --no-local-cache --no-remote-cache-read --kolla-tag="$run_id-$side" \
+    --no-kolla-engine-layer-cache package "${targets[@]}" \
     > "$work/$side.log" 2>&1 || { tail -30 "$work/$side.log"; exit 1; }
   # `package` prints "<status>: <ref> <image id> (...)" per image.
   grep -E "^(built|cached): " "$work/$side.log" | sed "s/:$run_id-$side / /" | awk '{print $2, $3}' | sort > "$work/$side.ids"

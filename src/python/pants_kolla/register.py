@@ -9,8 +9,19 @@ from pants_kolla.goals import package, publish
 from pants_kolla.registry_base import RegistryImageField
 from pants_kolla.subsystems import builder
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
-from pants_kolla.util_rules import build, context, context_pex, engine, image_graph, load, render, summary
-from pants_kolla.util_rules import template_libraries
+from pants_kolla.util_rules import (
+    apt_auth,
+    build,
+    context,
+    context_pex,
+    engine,
+    image_graph,
+    load,
+    prerequisites,
+    render,
+    summary,
+    template_libraries,
+)
 
 
 def rules():
@@ -21,6 +32,8 @@ def rules():
         *render.rules(),
         *template_libraries.rules(),
         *engine.rules(),
+        *prerequisites.rules(),
+        *apt_auth.rules(),
         *context.rules(),
         *build.rules(),
         *load.rules(),

@@ -6,6 +6,7 @@ gets a copy of them plus a pants.toml, and runs Pants with the same interpreter 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,7 +24,12 @@ BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:
-    return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"], f'[kolla]\ntag = "{tag}"\n')
+    # Names are in no cache key (re-tagging builds nothing); the epoch is (it sets every mtime): one
+    # derived from a fresh tag makes the repo's builds miss every earlier cache entry, rootfs included,
+    # and repos given the same tag share cache entries.
+    epoch = 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 100_000_000
+    return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"],
+                              f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {epoch}\n')
 
 
 # The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).
@@ -53,7 +59,7 @@ class PantsRun:
 class ScratchRepo:
     def __init__(self, root: Path, tag: str | None = None) -> None:
         self.root = root
-        self.tag = tag or f"t{uuid.uuid4().hex[:10]}"  # a fresh tag misses every earlier cache entry
+        self.tag = tag or f"t{uuid.uuid4().hex[:10]}"  # this repo's names in the shared engine
         pex_cli = os.environ.get("PANTS_KOLLA_PEX_CLI")
         assert pex_cli, "run the tests through ./pants, which exports PANTS_KOLLA_PEX_CLI"
         shutil.copytree(SANDBOX / "src/python/pants_kolla", root / "src/python/pants_kolla")

@@ -1,8 +1,8 @@
 """The real image tree: a nested Pants packages all of images/ (infra once, binary and source) into a
 scratch repo, then every image is started for real and smoke-checked (smoke_checks.py).
 
-The nested build is cold by design (a fresh tag misses every cache entry of the engine and of Pants), so
-its duration is the tree's cold build time; it is printed. Containers are removed whatever happens.
+The nested build is cold by design (a fresh tag, and the epoch derived from it, miss every cache entry
+of the engine and of Pants), so its duration is the tree's cold build time; it is printed. Containers are removed whatever happens.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ directory and the build log), so Pants caches the image by content. Subcommands:
   load    make sure the engine holds an archived image under the given tags (per-session step)
   push    push an image the engine holds to a registry (`publish`)
 
-Exit codes: 3 the build itself failed (a `RUN` step...), 4 the engine is unreachable, 5 a push failed.
+Exit codes: builder_exit_codes.py (shared with the rules).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import builder_exit_codes as exit_codes
 import kolla_archive
 
-EXIT_USAGE = 2  # as argparse's
-EXIT_BUILD_FAILED = 3
-EXIT_ENGINE_UNREACHABLE = 4
+# Builds never see the image's name (the tag is not part of what is built, nor of the cache key): the
+# archive is written under this placeholder, and the rule names it (util_rules/build.py).
+UNNAMED = "pants-kolla/unnamed:build"
 LOG_TAIL_LINES = 30
 # Log lines of failures worth retrying (a mirror hiccup), as opposed to a broken Dockerfile.
 TRANSIENT = re.compile(r"(Temporary failure|Could not resolve|Connection (timed out|reset|refused)|"
@@ -49,7 +50,7 @@ def print_log_tail(log_path: str, headline: str) -> None:
 def cmd_rootfs(args) -> int:
     if shutil.which("mmdebstrap") is None:
         print("mmdebstrap is not installed: apt-get install -y mmdebstrap", file=sys.stderr)
-        return EXIT_BUILD_FAILED
+        return exit_codes.BUILD_FAILED
     rootfs_tar = os.path.abspath("rootfs.tar")
     argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
     if args.include:
@@ -59,10 +60,11 @@ def cmd_rootfs(args) -> int:
     with open(args.log, "w") as log:
         log.write("$ " + " ".join(argv) + "\n")
         log.flush()
-        proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.run([*argv[:-3], *apt_auth_hooks(args.apt_auth), *argv[-3:]], stdout=log,
+                              stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         print_log_tail(args.log, f"mmdebstrap failed with exit code {proc.returncode}")
-        return EXIT_BUILD_FAILED
+        return exit_codes.BUILD_FAILED
     config = {
         "architecture": "amd64",
         "os": "linux",
@@ -72,14 +74,14 @@ def cmd_rootfs(args) -> int:
         "history": [{"created": kolla_archive.iso(args.epoch),
                      "created_by": " ".join(a for a in argv if a != rootfs_tar)}],
     }
-    kolla_archive.write_image(args.out, config, [rootfs_tar], args.tag)
+    kolla_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
     return 0
 
 
 def cmd_pull(args) -> int:
     if shutil.which("skopeo") is None:
         print("skopeo is not installed: apt-get install -y skopeo", file=sys.stderr)
-        return EXIT_BUILD_FAILED
+        return exit_codes.BUILD_FAILED
     pulled = os.path.abspath("pulled.tar")
     # By digest: skopeo checks the manifest against it. No signature policy file is needed for that.
     argv = ["skopeo", "--insecure-policy", "copy", f"--src-tls-verify={'false' if args.plain_http else 'true'}",
@@ -90,14 +92,29 @@ def cmd_pull(args) -> int:
         proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         print_log_tail(args.log, f"pulling {args.image} failed with exit code {proc.returncode}")
-        return EXIT_BUILD_FAILED
+        return exit_codes.BUILD_FAILED
     saved = os.path.abspath("pulled")
     kolla_archive.extract_tar(pulled, saved)
     manifest = kolla_archive.read_manifest(saved)
     with open(os.path.join(saved, manifest["Config"])) as f:
         config = json.load(f)
-    kolla_archive.write_image(args.out, config, [os.path.join(saved, p) for p in manifest["Layers"]], args.tag)
+    kolla_archive.write_image(args.out, config, [os.path.join(saved, p) for p in manifest["Layers"]], UNNAMED)
     return 0
+
+
+APT_AUTH_IN_CHROOT = "/etc/apt/auth.conf.d/pants-kolla-mirror.conf"
+
+
+def apt_auth_hooks(auth_file: str) -> list[str]:
+    """mmdebstrap hooks giving apt the mirror's login (an auth.conf file outside the cache key, see
+    util_rules/apt_auth.py) for the downloads, then removing it before the tree is packed. Not logged
+    and not in the image's history: the file path is the sandbox's."""
+    if not auth_file or not os.path.exists(auth_file) or os.path.getsize(auth_file) == 0:
+        return []
+    inside = os.path.dirname(APT_AUTH_IN_CHROOT)
+    return [f'--setup-hook=mkdir -p "$1{inside}"',
+            f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
+            f'--customize-hook=rm -f "$1{APT_AUTH_IN_CHROOT}"']
 
 
 @contextmanager
@@ -106,20 +123,6 @@ def timed(log, step: str):
     start = time.monotonic()
     yield
     log.write(f"-- {step}: {time.monotonic() - start:.2f} s\n")
-
-
-def pin_parent(dockerfile: str, parent_ref: str, parent_id: str) -> None:
-    """Point `FROM <parent_ref>` at the parent's image ID: a concurrent build sharing the engine may
-    retag the name, the content-addressed ID cannot change under us."""
-    with open(dockerfile) as f:
-        text = f.read()
-    pattern = re.compile(r"^(\s*FROM\s+(?:--platform=\S+\s+)?)" + re.escape(parent_ref) + r"(\s|$)",
-                         re.MULTILINE | re.IGNORECASE)
-    text, count = pattern.subn(lambda m: m.group(1) + parent_id + m.group(2), text)
-    if count == 0:
-        raise SystemExit(f"The rendered Dockerfile never builds FROM its parent image `{parent_ref}`.")
-    with open(dockerfile, "w") as f:
-        f.write(text)
 
 
 class BuildFailed(Exception):
@@ -139,7 +142,7 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Bu
         import kolla_buildah
 
         try:
-            kolla_buildah.build(context, args.parent, args.tag, build_args, args.epoch, saved_dir, log)
+            kolla_buildah.build(context, args.parent, UNNAMED, build_args, args.epoch, saved_dir, log)
         except kolla_buildah.BuildahFailed as e:
             raise BuildFailed(str(e))
         return Built()
@@ -148,8 +151,7 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Bu
     with timed(log, "connect and load the parent"):
         client = kolla_docker.connect()
         parent_id = kolla_docker.load(client, args.parent, args.parent_base_id)
-    log.write(f"parent {args.parent_ref} = {parent_id}\n")
-    pin_parent(os.path.join(context, "Dockerfile"), args.parent_ref, parent_id)
+    log.write(f"parent = {parent_id}\n")
     try:
         with timed(log, "docker build"):
             image_id = kolla_docker.build(client, context, build_args, args.engine_cache, log)
@@ -166,7 +168,7 @@ def _normalize(args, built: Built, saved_dir: str, log) -> str:
 
         if args.read_engine_storage:
             with timed(log, "normalize the new layers from the engine's storage"):
-                image_id = kolla_docker.normalize_from_engine(built.client, built.image_id, out, args.tag,
+                image_id = kolla_docker.normalize_from_engine(built.client, built.image_id, out, UNNAMED,
                                                               args.epoch, work, args.parent)
             if image_id is not None:
                 return image_id
@@ -174,7 +176,7 @@ def _normalize(args, built: Built, saved_dir: str, log) -> str:
         with timed(log, "docker save"):
             kolla_docker.save(built.client, built.image_id, saved_dir)
     with timed(log, "normalize"):
-        return kolla_archive.normalize_saved_image(saved_dir, out, args.tag, args.epoch, work, args.parent)
+        return kolla_archive.normalize_saved_image(saved_dir, out, UNNAMED, args.epoch, work, args.parent)
 
 
 def cmd_build(args) -> int:
@@ -183,27 +185,21 @@ def cmd_build(args) -> int:
     malformed = [kv for kv in args.build_arg if "=" not in kv]
     if malformed:
         print(f"--build-arg must be NAME=value, got: {', '.join(malformed)}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     build_args = dict(kv.split("=", 1) for kv in args.build_arg)
     saved_dir = os.path.abspath("saved")
     with open(args.log, "w") as log:
-        for attempt in range(1, args.retries + 2):
-            shutil.rmtree(saved_dir, ignore_errors=True)
-            try:
-                built = _build_once(args, context, build_args, saved_dir, log)
-                break
-            except BuildFailed as e:
-                log.flush()
-                with open(args.log, errors="replace") as f:
-                    transient = bool(TRANSIENT.search(f.read()))
-                if attempt > args.retries or not transient:
-                    log.close()
-                    print_log_tail(args.log, f"Building {args.tag} failed: {e}")
-                    return EXIT_BUILD_FAILED
-                log.write(f"-- transient failure, retry {attempt} of {args.retries}\n")
-                time.sleep(2 * attempt)
+        try:
+            built = _build_once(args, context, build_args, saved_dir, log)
+        except BuildFailed as e:
+            log.close()
+            with open(args.log, errors="replace") as f:
+                transient = bool(TRANSIENT.search(f.read()))
+            print_log_tail(args.log, f"The build failed{' (transient)' if transient else ''}: {e}")
+            # The rule retries transient failures ([kolla].retries), so the count is not in this key.
+            return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
         image_id = _normalize(args, built, saved_dir, log)
-        log.write(f"normalized image {args.tag} = {image_id}\n")
+        log.write(f"normalized image = {image_id}\n")
         if built.client is not None:
             # Children build FROM the normalized image: load it now, while the engine surely holds its
             # parent (only its own layers are sent), instead of in a separate process per image.
@@ -212,6 +208,8 @@ def cmd_build(args) -> int:
 
             with timed(log, "load the normalized image"):
                 kolla_docker.load(built.client, os.path.abspath(args.out), built.parent_id)
+            with timed(log, "remove the un-normalized image"):
+                kolla_docker.remove_build(built.client, built.image_id, image_id)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
 
@@ -236,7 +234,6 @@ def main(argv: list[str]) -> int:
     pull = sub.add_parser("pull")
     pull.add_argument("--image", required=True)
     pull.add_argument("--plain-http", action="store_true")
-    pull.add_argument("--tag", required=True)
     pull.add_argument("--out", required=True)
     pull.add_argument("--log", required=True)
     rootfs = sub.add_parser("rootfs")
@@ -244,8 +241,8 @@ def main(argv: list[str]) -> int:
     rootfs.add_argument("--variant", required=True)
     rootfs.add_argument("--include", action="append", default=[])
     rootfs.add_argument("--mirror", required=True)
+    rootfs.add_argument("--apt-auth", default="", help="An apt auth.conf file for the mirror, if not empty.")
     rootfs.add_argument("--epoch", type=int, required=True)
-    rootfs.add_argument("--tag", required=True)
     rootfs.add_argument("--out", required=True)
     rootfs.add_argument("--log", required=True)
 
@@ -254,11 +251,8 @@ def main(argv: list[str]) -> int:
     build.add_argument("--builder-version", default="", help="Only here to be part of the cache key.")
     build.add_argument("--context", required=True)
     build.add_argument("--parent", required=True)
-    build.add_argument("--parent-ref", required=True)
     build.add_argument("--parent-base-id", default="", help="The parent's own parent image ID, if any.")
-    build.add_argument("--tag", required=True)
     build.add_argument("--build-arg", action="append", default=[])
-    build.add_argument("--retries", type=int, default=0)
     build.add_argument("--epoch", type=int, required=True)
     build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false")
     build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
@@ -292,9 +286,9 @@ def main(argv: list[str]) -> int:
 
         if args.command in ("rootfs", "pull") or not kolla_docker.is_connection_error(e):
             raise
-        image = args.tag if isinstance(args.tag, str) else ", ".join(args.tag)
-        print(f"Lost the Docker engine during `{args.command}` of {image}: {e}", file=sys.stderr)
-        return EXIT_ENGINE_UNREACHABLE
+        image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
+        print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
+        return exit_codes.ENGINE_UNREACHABLE
 
 
 

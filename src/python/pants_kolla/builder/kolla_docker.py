@@ -8,10 +8,9 @@ import os
 import sys
 import tempfile
 
+import builder_exit_codes as exit_codes
 import kolla_archive
 import kolla_layers
-
-EXIT_ENGINE_UNREACHABLE = 4
 
 
 class BuildFailed(Exception):
@@ -33,7 +32,7 @@ def connect():
     except docker.errors.DockerException as e:
         print(f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
               file=sys.stderr)
-        sys.exit(EXIT_ENGINE_UNREACHABLE)
+        sys.exit(exit_codes.ENGINE_UNREACHABLE)
 
 
 def is_connection_error(error: Exception) -> bool:
@@ -119,6 +118,24 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
         client.ping()  # a stream cut short by a dying engine raises here (the caller reports it as lost)
         raise BuildFailed("the engine reported no image ID for the build")
     return image_id
+
+
+def remove_build(client, built_id: str, normalized_id: str) -> None:
+    """Remove the un-normalized image a build made, and with it the untagged intermediate images of its
+    steps: only the normalized image is ever used (children build FROM it), so these would only fill the
+    engine's disk, by about one image per rebuild."""
+    import docker.errors
+
+    if built_id == normalized_id:
+        return
+    try:
+        client.api.remove_image(built_id, force=False, noprune=False)
+    except docker.errors.ImageNotFound:
+        pass
+    except docker.errors.APIError as e:
+        # Still in use (a concurrent build started FROM one of its steps through the layer cache): the
+        # engine keeps it, which is harmless; the next rebuild of this image removes its own.
+        print(f"kept the un-normalized image {built_id}: {e}", file=sys.stderr)
 
 
 def save(client, ref: str, saved_dir: str) -> None:

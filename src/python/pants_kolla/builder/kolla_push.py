@@ -6,9 +6,9 @@ import re
 import sys
 import time
 
+import builder_exit_codes as exit_codes
 import kolla_docker
 
-EXIT_PUSH_FAILED = 5
 # Errors meaning "the registry did not answer" (worth retrying), as the engine words them.
 REGISTRY_UNREACHABLE = re.compile(r"(connection refused|no such host|i/o timeout|connection reset|"
                                   r"dial tcp|EOF|TLS handshake timeout|503 Service Unavailable)", re.I)
@@ -38,7 +38,7 @@ def check_insecure(client, registry: str, insecure: bool) -> None:
     print(f"`{registry}` is in [kolla].insecure_registries, but the Docker engine does not treat it as "
           f"insecure. Add it to `insecure-registries` in the engine's daemon.json and restart it.",
           file=sys.stderr)
-    sys.exit(EXIT_PUSH_FAILED)
+    sys.exit(exit_codes.PUSH_FAILED)
 
 
 def push_once(client, ref: str) -> dict:
@@ -81,7 +81,7 @@ def cmd_push(args) -> int:
     check_insecure(client, args.registry, args.insecure)
     if kolla_docker.engine_has(client, args.image_id) is None:
         print(f"The engine does not hold {args.image_id}: run `pants package` first.", file=sys.stderr)
-        return EXIT_PUSH_FAILED
+        return exit_codes.PUSH_FAILED
     for ref in args.dest:
         repository, _, tag = ref.rpartition(":")
         client.api.tag(args.image_id, repository, tag)  # by ID: what we built, whatever names say now
@@ -90,7 +90,7 @@ def cmd_push(args) -> int:
         except PushFailed as e:
             print(f"Pushing {ref} failed: {e}\n(credentials come from Docker's config: "
                   f"`docker login {args.registry}`, or set DOCKER_CONFIG)", file=sys.stderr)
-            return EXIT_PUSH_FAILED
+            return exit_codes.PUSH_FAILED
         statuses = list(result["layers"].values())
         uploaded = statuses.count("Pushed")
         print(f"pushed {ref}@{result['digest']} image {args.image_id}: {uploaded} layer(s) uploaded, "

@@ -11,6 +11,7 @@ from pants.engine.rules import collect_rules
 
 BUILDER_MODULE = "kolla_builder"
 # The builder's modules, shipped as resources of this package and run outside Pants.
+EXIT_CODES_FILE = "builder_exit_codes.py"
 BUILDER_FILES = ("kolla_builder.py", "kolla_archive.py", "kolla_layers.py", "kolla_docker.py",
                  "kolla_buildah.py", "kolla_push.py")
 
@@ -31,8 +32,10 @@ class KollaBuilder(PythonToolBase):
     @staticmethod
     def script_digest_request() -> CreateDigest:
         return CreateDigest(
-            [FileContent(name, importlib.resources.read_binary("pants_kolla.builder", name))
-             for name in BUILDER_FILES]
+            [*(FileContent(name, importlib.resources.read_binary("pants_kolla.builder", name))
+               for name in BUILDER_FILES),
+             # Shared with the rules: one definition of what each exit code means.
+             FileContent(EXIT_CODES_FILE, importlib.resources.read_binary("pants_kolla", EXIT_CODES_FILE))]
         )
 
 

@@ -68,7 +68,15 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
     )
     debian_mirror = StrOption(
         default="http://deb.debian.org/debian",
-        help="Mirror mmdebstrap installs `debian_rootfs` targets from.",
+        help=softwrap(
+            """
+            Mirror mmdebstrap installs `debian_rootfs` targets from. Credentials in it
+            (`http://user:pass@host/debian`) are given to apt as an `auth.conf` file for the rootfs build
+            only: they never reach the build's command line or cache key, its log, or the image (whose
+            sources.list and history name the mirror without them). Images built on the rootfs reach the
+            mirror without them.
+            """
+        ),
     )
     source_date_epoch = IntOption(
         default=1700000000,
@@ -101,7 +109,9 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         help=softwrap(
             """
             Let the Docker engine reuse its own layer cache inside a build. Pants' cache decides what is
-            rebuilt either way; turn this off to prove builds reproducible from scratch.
+            rebuilt either way, and each build removes its un-normalized image and step images once the
+            normalized image is loaded (they would only fill the engine's disk), so hits come from
+            concurrent builds only; turn this off to prove builds reproducible from scratch.
             """
         ),
     )

@@ -23,6 +23,7 @@ from pants.engine.fs import (
     Digest,
     DigestContents,
     DigestSubset,
+    FileContent,
     MergeDigests,
     PathGlobs,
     RemovePrefix,
@@ -33,8 +34,10 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from pants_kolla import builder_exit_codes as exit_codes
 from pants_kolla import run_summary as Status
-from pants_kolla.image_graph import ImageGraphError, display
+from pants_kolla.image_graph import ImageGraphError, display, where
+from pants_kolla.parent_pin import NoParentFrom, pin_parent
 from pants_kolla.registry_base import RegistryImageField, is_plain_http, parse_pinned
 from pants_kolla.subsystems.builder import KollaBuilder
 from pants_kolla.subsystems.kolla import KollaSubsystem
@@ -44,12 +47,14 @@ from pants_kolla.target_types import (
     DebianVariantField,
     KollaBuildArgsField,
 )
+from pants_kolla.util_rules.apt_auth import SANDBOX_FILE as APT_AUTH_FILE
+from pants_kolla.util_rules.apt_auth import RootfsMirror
 from pants_kolla.util_rules.context import ContextFilesRequest
 from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, how_to_start_engine
 from pants_kolla.util_rules.image_graph import KollaRepo
+from pants_kolla.util_rules.prerequisites import BuildPrerequisites
 from pants_kolla.util_rules.render import KollaInputError, RenderDockerfileRequest, RenderedDockerfile
 
-EXIT_ENGINE_UNREACHABLE = 4  # kolla_builder.py's code
 # The builder drives root-equivalent tools; give it a fixed PATH, never the user's.
 FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -63,7 +68,10 @@ class BuildImageRequest:
 class BuiltImage:
     ref: str
     image_id: str
-    archive: Digest  # docker-archive files at the digest's root
+    archive: Digest  # docker-archive files at the digest's root, the manifest naming the image `ref`
+    # The same archive as builds produce it, unnamed: what children's builds get, so that no name enters
+    # their cache keys.
+    build_input: Digest
     # The parent's image ID: where the engine holds it, loading this image sends only its own layers.
     parent_id: str = ""
 
@@ -102,10 +110,26 @@ async def _layers_of(archive: Digest) -> Digest:
 
 
 @rule(desc="Prepare the kolla image builder")
-async def builder_pex(builder: KollaBuilder) -> BuilderPex:
+async def builder_pex(builder: KollaBuilder, prerequisites: BuildPrerequisites) -> BuilderPex:
+    # `prerequisites` first: on a fresh machine without them, fail in seconds, not after the PEX.
     script = await Get(Digest, CreateDigest, builder.script_digest_request())
     pex = await Get(VenvPex, PexRequest, builder.to_pex_request(sources=script))
     return BuilderPex(pex)
+
+
+def _attempt(process: Process, attempt: int) -> Process:
+    """The same build again, after a transient failure. Pants memoizes an equal Process for the session,
+    so the retry must differ; it differs only in fields outside the cache key (the description and the
+    remote-cache speculation delay, which no local run reads), so a retry that succeeds is cached under
+    the very key a later run's first attempt looks up, and `[kolla].retries` is in no key."""
+    return dataclasses.replace(process, description=f"{process.description} (retry {attempt})",
+                               remote_cache_speculation_delay_millis=attempt)
+
+
+def _named(manifest: bytes, ref: str) -> CreateDigest:
+    """The archive's manifest naming the image: builds never see the name (it is in no cache key)."""
+    entries = [{**entry, "RepoTags": [ref]} for entry in json.loads(manifest)]
+    return CreateDigest([FileContent("manifest.json", json.dumps(entries, sort_keys=True).encode())])
 
 
 async def _run_builder(
@@ -116,7 +140,9 @@ async def _run_builder(
     ref: str,
     address: Address,
     dockerfile: Digest,
+    retries: int,
     parent: BuiltImage | None = None,
+    append_only_caches: FrozenDict[str, str] = FrozenDict(),
 ) -> ImageBuildResult:
     engine = backend.engine if backend else None
     process = await Get(
@@ -126,7 +152,7 @@ async def _run_builder(
             argv=[*argv, "--out", "image", "--log", "build.log"],
             input_digest=input_digest,
             extra_env={"PATH": FIXED_PATH, **(engine.env if engine else {})},
-            append_only_caches=engine.append_only_caches if engine else None,
+            append_only_caches={**(engine.append_only_caches if engine else {}), **append_only_caches},
             output_directories=("image",),
             output_files=("build.log",),
             description=f"Building {ref}",
@@ -134,9 +160,13 @@ async def _run_builder(
         ),
     )
     if parent is not None:
-        process = with_immutable_inputs(process, parent=parent.archive)
+        process = with_immutable_inputs(process, parent=parent.build_input)
     result = await Get(FallibleProcessResult, Process, process)
-    if result.exit_code == EXIT_ENGINE_UNREACHABLE:
+    for attempt in range(1, retries + 1):
+        if result.exit_code != exit_codes.TRANSIENT:
+            break
+        result = await Get(FallibleProcessResult, Process, _attempt(process, attempt))
+    if result.exit_code == exit_codes.ENGINE_UNREACHABLE:
         raise EngineUnreachable(f"{result.stderr.decode(errors='replace').strip()}\n"
                                 + how_to_start_engine(engine.docker_host if engine else "?"))
     log = await Get(Digest, DigestSubset(result.output_digest, PathGlobs(["build.log"])))
@@ -149,14 +179,20 @@ async def _run_builder(
         Get(Digest, RemovePrefix(archive_dir, "image")),
         Get(DigestContents, DigestSubset(result.output_digest, PathGlobs(["image/manifest.json"]))),
     )
+    unnamed_files, named_manifest = await MultiGet(
+        Get(Digest, DigestSubset(own_files, PathGlobs(["**", "!manifest.json"]))),
+        Get(Digest, CreateDigest, _named(manifest[0].content, ref)),
+    )
     # The builder writes only the layers its parent lacks (small cache entries, no re-hashing of the
     # parent's gigabytes); the full archive is those plus the parent's layers, by digest.
-    archive = own_files
-    if parent is not None:
-        archive = await Get(Digest, MergeDigests([own_files, await _layers_of(parent.archive)]))
+    parent_layers = [await _layers_of(parent.build_input)] if parent is not None else []
+    archive, build_input = await MultiGet(
+        Get(Digest, MergeDigests([unnamed_files, named_manifest, *parent_layers])),
+        Get(Digest, MergeDigests([own_files, *parent_layers])),
+    )
     config = json.loads(manifest[0].content)[0]["Config"]
     image_id = "sha256:" + config.split("/")[-1].split(".")[0]
-    image = BuiltImage(ref, image_id, archive, parent.image_id if parent else "")
+    image = BuiltImage(ref, image_id, archive, build_input, parent.image_id if parent else "")
     return ImageBuildResult(address, ref, Status.BUILT, image, log, dockerfile, "", result.metadata)
 
 
@@ -179,17 +215,20 @@ async def build_image(
     target = wrapped.target
     pinned = parse_pinned(target.get(RegistryImageField).value or "")
     if parent is None and pinned:
-        argv = ["pull", "--image", pinned.by_digest, "--tag", ref]
+        argv = ["pull", "--image", pinned.by_digest]
         if is_plain_http(pinned.name, tuple(kolla.insecure_registries)):
             argv.append("--plain-http")
-        return await _run_builder(builder, None, argv, EMPTY_DIGEST, ref, request.address, EMPTY_DIGEST)
+        return await _run_builder(builder, None, argv, EMPTY_DIGEST, ref, request.address, EMPTY_DIGEST,
+                                  kolla.retries)
     if parent is None:
+        mirror = await Get(RootfsMirror)
         argv = ["rootfs", "--suite", target[DebianSuiteField].value, "--variant",
-                target[DebianVariantField].value, "--mirror", kolla.debian_mirror,
-                "--epoch", str(kolla.source_date_epoch), "--tag", ref]
+                target[DebianVariantField].value, "--mirror", mirror.url, "--apt-auth", APT_AUTH_FILE,
+                "--epoch", str(kolla.source_date_epoch)]
         for package in target[DebianPackagesField].value or ():
             argv += ["--include", package]
-        return await _run_builder(builder, None, argv, EMPTY_DIGEST, ref, request.address, EMPTY_DIGEST)
+        return await _run_builder(builder, None, argv, EMPTY_DIGEST, ref, request.address, EMPTY_DIGEST,
+                                  kolla.retries, append_only_caches=mirror.append_only_caches)
 
     parent_result, rendered, context = await MultiGet(
         Get(ImageBuildResult, BuildImageRequest(parent.address)),
@@ -202,16 +241,19 @@ async def build_image(
                  f"built.\n{parent_result.error}")
         return ImageBuildResult(request.address, ref, Status.PARENT_FAILED, None, EMPTY_DIGEST,
                                 rendered.digest, error)
-    backend = await Get(BuilderBackend)
-    inputs = await MultiGet(
-        Get(Digest, AddPrefix(rendered.digest, "context")),
-        Get(Digest, AddPrefix(context, "context")),
+    try:
+        pinned = pin_parent(rendered.content, parent_result.ref, parent_result.image.image_id)
+    except NoParentFrom as e:
+        raise KollaInputError(f"{where(request.address, 'template')} ({rendered.template_path}): {e}.")
+    backend, pinned_dockerfile = await MultiGet(
+        Get(BuilderBackend),
+        Get(Digest, CreateDigest([FileContent("context/Dockerfile", pinned.encode())])),
     )
+    inputs = [pinned_dockerfile, await Get(Digest, AddPrefix(context, "context"))]
     input_digest = await Get(Digest, MergeDigests(inputs))
     argv = ["build", "--builder", backend.kind, "--builder-version", backend.version,
-            "--context", "context", "--parent", "parent", "--parent-ref", parent_result.ref,
-            "--parent-base-id", parent_result.image.parent_id,
-            "--tag", ref, "--retries", str(kolla.retries), "--epoch", str(kolla.source_date_epoch)]
+            "--context", "context", "--parent", "parent", "--parent-base-id", parent_result.image.parent_id,
+            "--epoch", str(kolla.source_date_epoch)]
     if not kolla.engine_layer_cache:
         argv.append("--no-engine-cache")
     if not kolla.read_engine_storage:
@@ -219,7 +261,7 @@ async def build_image(
     for build_arg in target[KollaBuildArgsField].value or ():
         argv += ["--build-arg", build_arg]
     return await _run_builder(builder, backend, argv, input_digest, ref, request.address, rendered.digest,
-                              parent_result.image)
+                              kolla.retries, parent_result.image)
 
 
 def rules():

@@ -1,0 +1,54 @@
+"""Rule: hand `[kolla].debian_mirror`'s credentials to rootfs builds outside their cache key.
+
+Everything a `Process` carries (argv, env, input files) is stored with Pants' cache entries, local and
+remote. The credentials instead go to an apt `auth.conf` file in a named cache, which the build sees at
+`.kolla_apt_auth/auth.conf`: named caches are mounted by name, their content is in no key. The file is
+rewritten (emptied without credentials) every run; the builder gives it to apt for the rootfs build only
+and removes it from the tree before it is packed. The rootfs does not depend on the credentials, so
+changing them rebuilds nothing. Runs at once with different credentials share the file (last one wins).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pants.engine.rules import _uncacheable_rule, collect_rules
+from pants.option.global_options import GlobalOptions
+from pants.util.frozendict import FrozenDict
+
+from pants_kolla.mirror_auth import split_credentials
+from pants_kolla.subsystems.kolla import KollaSubsystem
+
+NAMED_CACHE = "kolla_apt_auth"
+SANDBOX_DIR = ".kolla_apt_auth"
+SANDBOX_FILE = f"{SANDBOX_DIR}/auth.conf"
+
+
+@dataclass(frozen=True)
+class RootfsMirror:
+    url: str  # without credentials
+    append_only_caches: FrozenDict[str, str]
+
+
+def write_auth_file(named_caches_dir: str, content: str) -> None:
+    folder = os.path.join(named_caches_dir, NAMED_CACHE)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, "auth.conf")
+    tmp = f"{path}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+# Uncacheable: the file must hold this run's credentials, whatever an earlier run (or pantsd) wrote.
+@_uncacheable_rule(desc="Hand the Debian mirror's credentials to rootfs builds")
+async def rootfs_mirror(kolla: KollaSubsystem, global_options: GlobalOptions) -> RootfsMirror:
+    mirror = split_credentials(kolla.debian_mirror)
+    write_auth_file(str(global_options.named_caches_dir), mirror.auth_conf)
+    return RootfsMirror(mirror.url, FrozenDict({NAMED_CACHE: SANDBOX_DIR}))
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,50 @@
+"""Rule: the host tools builds need, checked before any other work (the builder's PEX takes minutes to
+build on a fresh machine): one error naming every missing tool and the command that installs or starts
+it, within seconds."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.rules import Get, _uncacheable_rule, collect_rules
+from pants.option.global_options import GlobalOptions
+
+from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable
+
+MMDEBSTRAP_MISSING = "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
+
+
+class MissingPrerequisites(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BuildPrerequisites:
+    backend: BuilderBackend
+
+
+# Uncacheable: a tool may have been installed (or an engine started) since the last run.
+@_uncacheable_rule(desc="Check the tools image builds need")
+async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisites:
+    missing = []
+    backend = None
+    try:
+        backend = await Get(BuilderBackend)
+    except EngineUnreachable as e:
+        missing.append(str(e))
+    # The client's PATH, not pantsd's. With remote cache reads a rootfs usually comes from the cache:
+    # then a missing mmdebstrap is reported by the rootfs build, if one has to run.
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"]))
+    if not global_options.remote_cache_read and shutil.which("mmdebstrap", path=env.get("PATH")) is None:
+        missing.append(MMDEBSTRAP_MISSING)
+    if missing or backend is None:
+        raise MissingPrerequisites(
+            "Nothing was built: tools the builds need are missing.\n" + "\n".join(f"- {m}" for m in missing)
+        )
+    return BuildPrerequisites(backend)
+
+
+def rules():
+    return collect_rules()

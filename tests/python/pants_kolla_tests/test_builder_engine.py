@@ -1,0 +1,88 @@
+"""The builder's engine calls (builder/kolla_docker.py) against the real engine: a `RUN` step that prints
+nothing for longer than the client's timeout is not a lost engine, and a build leaves only what it
+loads behind (its un-normalized image and step images are removed)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import os
+import sys
+import tarfile
+import types
+import uuid
+
+import pytest
+
+MODULES = ("kolla_docker.py", "kolla_archive.py", "kolla_layers.py")
+
+
+@pytest.fixture(scope="module")
+def kolla_docker(tmp_path_factory) -> types.ModuleType:
+    # The builder's modules are resources run in their own venv; import the shipped files as they are.
+    folder = tmp_path_factory.mktemp("builder")
+    for module in MODULES:
+        (folder / module).write_bytes(importlib.resources.read_binary("pants_kolla.builder", module))
+    (folder / "builder_exit_codes.py").write_bytes(
+        importlib.resources.read_binary("pants_kolla", "builder_exit_codes.py"))
+    sys.path.insert(0, str(folder))
+    try:
+        import kolla_docker  # pants: no-infer-dep
+
+        return kolla_docker
+    finally:
+        sys.path.remove(str(folder))
+
+
+@pytest.fixture(scope="module")
+def sleeper_image(docker_client):
+    """An image holding only the host's `sleep` and the libraries it loads (nothing to pull)."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for path in ("/bin/sleep", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"):
+            tar.add(os.path.realpath(path), arcname=path.lstrip("/"))
+    repository, tag = "kolla/builder-engine-test", uuid.uuid4().hex[:10]
+    docker_client.api.import_image_from_data(data.getvalue(), repository=repository, tag=tag)
+    image_id = docker_client.images.get(f"{repository}:{tag}").id
+    yield image_id
+    docker_client.api.remove_image(image_id, force=True)
+
+
+def short_timeout_client():
+    import docker
+
+    # The builder's own client has a generous timeout; a short one shows that no read timeout applies
+    # to a build's output stream, however long a step stays silent.
+    return docker.DockerClient(base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+                               timeout=2)
+
+
+def build(kolla_docker, tmp_path, dockerfile: str) -> str:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(dockerfile)
+    with open(tmp_path / "build.log", "w") as log:
+        return kolla_docker.build(short_timeout_client(), str(context), {}, True, log)
+
+
+def test_a_silent_step_longer_than_the_client_timeout_is_not_a_lost_engine(
+        kolla_docker, sleeper_image, tmp_path, docker_client) -> None:
+    marker = uuid.uuid4().hex
+    image_id = build(kolla_docker, tmp_path, f'FROM {sleeper_image}\nLABEL run="{marker}"\n'
+                                            f'RUN ["/bin/sleep", "8"]\n')
+    try:
+        assert docker_client.images.get(image_id).labels["run"] == marker
+    finally:
+        kolla_docker.remove_build(docker_client, image_id, "")
+
+
+def test_removing_a_build_removes_its_step_images(kolla_docker, sleeper_image, tmp_path,
+                                                  docker_client) -> None:
+    marker = uuid.uuid4().hex
+    image_id = build(kolla_docker, tmp_path, f'FROM {sleeper_image}\nLABEL run="{marker}"\n'
+                                            f'RUN ["/bin/sleep", "0"]\nLABEL second="step"\n')
+    steps = docker_client.images.list(all=True, filters={"label": f"run={marker}"})
+    assert len(steps) == 3  # LABEL, RUN, LABEL: the classic builder keeps one image per step
+    kolla_docker.remove_build(docker_client, image_id, "")
+    assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
+    assert docker_client.images.get(sleeper_image)  # the parent stays

@@ -1,0 +1,120 @@
+"""Cache keys hold what a build's output depends on and nothing else, and rebuilds leave nothing but
+their final images in the engine: a nested Pants on a tiny tree, the real engine, real mmdebstrap."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import uuid
+
+import pytest
+
+from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.scratch_pantsd import stop_pantsd
+from pants_kolla_tests.tiny_tree import image
+
+IMAGES = ("tiny-rootfs", "base", "leaf", "prints-tag")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> ScratchRepo:
+    repo = ScratchRepo(tmp_path_factory.mktemp("keys"))
+    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
+    repo.write("images/macros.j2", "")
+    repo.write("images/tiny-rootfs/BUILD", 'debian_rootfs(name="tiny-rootfs")\n')
+    image(repo, "base", "infra", "images/tiny-rootfs", "RUN echo base > /base.txt\n")
+    image(repo, "leaf", "infra", "images/base", "RUN echo leaf > /leaf.txt\n")
+    image(repo, "prints-tag", "infra", "images/base", 'LABEL version="{{ tag }}"\n')
+    return repo
+
+
+def test_retagging_builds_only_what_renders_differently(repo, docker_client) -> None:
+    first = repo.pants("package", "images/::")
+    assert first.returncode == 0, first.stderr[-3000:]
+    # The tag is fresh, so the template printing it is built; the others may be cache hits of earlier
+    # runs, whatever tag those had.
+    assert f"kolla/prints-tag:{repo.tag}" in first.built
+    ids = {name: repo.dist_image_id(name) for name in IMAGES}
+
+    new_tag = f"{repo.tag}-re"
+    retag = repo.pants(f"--kolla-tag={new_tag}", "package", "images/::")
+    assert retag.returncode == 0, retag.stderr[-3000:]
+    # Builds go FROM the parent's ID, and names are given after the build: only the template that prints
+    # the tag renders differently.
+    assert retag.built == [f"kolla/prints-tag:{new_tag}"]
+    for name in ("tiny-rootfs", "base", "leaf"):
+        assert repo.dist_image_id(name) == ids[name]
+        assert docker_client.images.get(f"kolla/{name}:{new_tag}").id == ids[name]
+    assert repo.dist_image_id("prints-tag") != ids["prints-tag"]
+    labels = docker_client.images.get(f"kolla/prints-tag:{new_tag}").labels
+    assert labels["version"] == new_tag
+
+
+def test_retries_are_not_in_the_cache_key(repo) -> None:
+    run = repo.pants("--kolla-retries=5", "package", "images/::")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.built == []
+
+
+def test_ten_leaf_rebuilds_leave_only_their_final_images_in_the_engine(repo, docker_client) -> None:
+    """Every image a build step makes carries the leaf's first LABEL: after ten rebuilds, the engine
+    holds exactly the ten normalized leaves with it (no un-normalized image, no intermediate step)."""
+    run_label = f"kolla-test-{uuid.uuid4().hex[:10]}"
+    finals = set()
+    try:
+        for i in range(10):
+            image(repo, "leaf", "infra", "images/base", f'LABEL {run_label}="{i}"\nRUN echo {i} > /leaf.txt\n')
+            run = repo.pants("package", "images/leaf", pantsd=True)  # pantsd: Pants starts once
+            assert run.returncode == 0, run.stderr[-3000:]
+            assert run.built == [repo.ref("leaf")]
+            finals.add(repo.dist_image_id("leaf"))
+    finally:
+        stop_pantsd(repo.root)
+    labelled = docker_client.images.list(all=True, filters={"label": run_label})
+    assert {i.id for i in labelled} == finals
+    assert len(finals) == 10
+
+
+class FlakyMirror(http.server.ThreadingHTTPServer):
+    """Answers `503 Service Unavailable` (a transient failure, like a mirror's) to its first request."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _FlakyHandler)
+        self.requests = 0
+
+
+class _FlakyHandler(http.server.BaseHTTPRequestHandler):
+    server: FlakyMirror
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.requests += 1
+        self.send_response(503 if self.server.requests == 1 else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_retried_build_is_cached_under_its_first_attempts_key(repo) -> None:
+    mirror = FlakyMirror()
+    threading.Thread(target=mirror.serve_forever, daemon=True).start()
+    try:
+        port = mirror.server_address[1]
+        # RUN steps use the host's network: bash's /dev/tcp reaches the local server.
+        fetch = (f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' >&3 "
+                 f"&& cat <&3 | tee /reply.txt /dev/stderr | grep -q ' 200 '")
+        image(repo, "flaky", "infra", "images/base", f"RUN bash -c \"{fetch}\"\n")
+        first = repo.pants("--kolla-retries=2", "package", "images/flaky")
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert mirror.requests == 2
+        assert f"Starting: Building {repo.ref('flaky')} (retry 1)" in first.stderr
+        # The retry that succeeded is what the next run's first attempt finds in the cache.
+        again = repo.pants("package", "images/flaky")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert again.built == [] and "(retry" not in again.stderr
+        assert mirror.requests == 2
+    finally:
+        mirror.shutdown()
