@@ -25,6 +25,7 @@ def split_credentials(mirror: str) -> Mirror:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    machine = f"{netloc}{parts.path}".rstrip("/")
+    # With the scheme: apt matches an entry without one against https URLs only (apt_auth.conf(5)).
+    machine = f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
     login, password = unquote(parts.username or ""), unquote(parts.password or "")
     return Mirror(url, f"machine {machine}\nlogin {login}\npassword {password}\n")

@@ -49,12 +49,14 @@ class NamingScheme:
     def check_unique(self, nodes: Iterable[ImageNode]) -> None:
         """Every name is one Docker accepts (the options are part of it), and two targets with one image
         name would overwrite each other in the engine and in dist/."""
-        owners: dict[str, ImageNode] = {}
-        for node in sorted(nodes, key=lambda n: (n.address.spec_path, n.address.spec)):
-            problem = field_checks.tag_problem(self.tag_of(node))
+        nodes = sorted(nodes, key=lambda n: (n.address.spec_path, n.address.spec))
+        for tag in sorted({self.tag_of(node) for node in nodes}):
+            problem = field_checks.tag_problem(tag)
             if problem:
-                raise ImageGraphError(f"`[kolla].tag` (--kolla-tag), the tag of `{display(node.address)}`: "
-                                      f"{problem}.")
+                option = "`[kolla].tag` (--kolla-tag)" if tag == self.tag else 'the tag of dialect="kolla" images'
+                raise ImageGraphError(f"{option}: {problem}.")
+        owners: dict[str, ImageNode] = {}
+        for node in nodes:
             repository = self.repository(node)
             problem = field_checks.repository_problem(repository)
             if problem:

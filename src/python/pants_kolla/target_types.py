@@ -21,13 +21,18 @@ from pants.engine.target import (
 from pants.util.strutil import help_text
 
 from pants_kolla import dialects, field_checks, install_types
-from pants_kolla.image_graph import where
+from pants_kolla.image_graph import display
 from pants_kolla.tailor_guess import TAILOR_TODO
+
+
+def where(address: Address, alias: str) -> str:
+    # Pants prefixes the message with the BUILD file and line.
+    return f"target `{display(address)}`, field `{alias}`"
 
 
 def check_values(alias: str, address: Address, values: Iterable[str],
                  problem: Callable[[str], str | None]) -> None:
-    """Raise Pants' InvalidFieldException, naming file, target and field, for the first bad value."""
+    """Raise Pants' InvalidFieldException, naming target and field, for the first bad value."""
     for value in values:
         reason = problem(value)
         if reason:

@@ -53,14 +53,14 @@ def test_bad_kolla_image_fields_fail_at_parse_time(rule_runner: RuleRunner, fiel
     build = f'kolla_image(install_type="infra", {", ".join([*others, fields])})\n'
     message = parse_error(rule_runner, build, X)
     assert expected in message, message
-    assert "images/x/BUILD: target `images/x`, field" in message, message
+    assert "images/x/BUILD:1: target `images/x`, field" in message, message
 
 
 def test_infra_cannot_be_parametrized_with_other_install_types(rule_runner: RuleRunner) -> None:
     build = 'kolla_image(install_type=parametrize("binary", "infra"), parent="images:rootfs")\n'
     message = parse_error(rule_runner, build, Address("images/x", parameters={"install_type": "infra"}))
-    assert ("images/x/BUILD: target `images/x@install_type=infra`, field `install_type`: `infra` cannot "
-            "be parametrized") in message, message
+    assert ("images/x/BUILD:1: target `images/x@install_type=infra`, field `install_type`: `infra` "
+            "cannot be parametrized") in message, message
 
 
 def test_binary_and_source_may_be_parametrized(rule_runner: RuleRunner) -> None:
@@ -97,7 +97,7 @@ def test_bad_tag_option_is_named_before_any_build(rule_runner: RuleRunner) -> No
     rule_runner.set_options(["--kolla-tag=bad tag"])
     with pytest.raises(ExecutionError) as e:
         rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(X)])
-    assert "`[kolla].tag` (--kolla-tag), the tag of `images/x`: `bad tag` is not a valid Docker tag" in str(e.value)
+    assert "`[kolla].tag` (--kolla-tag): `bad tag` is not a valid Docker tag" in str(e.value)
 
 
 def test_misspelt_builder_is_an_option_error(rule_runner: RuleRunner) -> None:

@@ -76,7 +76,7 @@ def proxy():
 def test_split_credentials_keeps_them_out_of_the_url() -> None:
     mirror = split_credentials("http://us%40er:p%3Ass@mirror.example:8080/debian/")
     assert mirror.url == "http://mirror.example:8080/debian/"
-    assert mirror.auth_conf == "machine mirror.example:8080/debian\nlogin us@er\npassword p:ss\n"
+    assert mirror.auth_conf == "machine http://mirror.example:8080/debian\nlogin us@er\npassword p:ss\n"
     assert split_credentials("http://deb.debian.org/debian").auth_conf == ""
 
 
