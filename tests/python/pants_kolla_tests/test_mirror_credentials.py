@@ -9,6 +9,7 @@ import base64
 import http.server
 import json
 import shutil
+import tempfile
 import threading
 import urllib.request
 import uuid
@@ -89,15 +90,16 @@ def files_containing(root: Path, needle: bytes) -> list[str]:
     return found
 
 
-def test_mirror_credentials_reach_apt_only(tmp_path, proxy) -> None:
+def test_mirror_credentials_reach_apt_only(tmp_path, proxy, request) -> None:
     server, password = proxy
     port = server.server_address[1]
     repo = ScratchRepo(tmp_path / "repo")
     # A suite/package set no other test uses, so this build cannot be a cache hit of theirs.
     repo.write("images/BUILD", f'debian_rootfs(name="authed", packages=["ca-certificates"], '
                                f'image_name="authed-{repo.tag}")\n')
-    sandboxes = tmp_path / "sandboxes"
-    sandboxes.mkdir()
+    # Short: the engine socket is reached through a link inside each sandbox (AF_UNIX paths are short).
+    sandboxes = Path(tempfile.mkdtemp(prefix="k16-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(sandboxes, ignore_errors=True))
     run = repo.pants(f"--kolla-debian-mirror=http://kolla-user:{password}@127.0.0.1:{port}/debian",
                      "--kolla-export-archives", "--keep-sandboxes=always",
                      f"--local-execution-root-dir={sandboxes}", "-ldebug",
