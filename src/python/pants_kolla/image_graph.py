@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from pants.engine.addresses import Address
-from pants.engine.internals.native_engine import AddressInput
+from pants.engine.addresses import AddressInput
 from pants.util.frozendict import FrozenDict
 
 from pants_kolla import dialects, install_types
@@ -47,6 +47,23 @@ def where(address: Address, field: str) -> str:
     return f"{address.spec_path or '.'}/BUILD: target `{display(address)}`, field `{field}`"
 
 
+def parent_target_address(node: ImageNode) -> Address:
+    """The address the `parent` field names (without the variant a parametrized parent resolves to)."""
+    address, spec = node.address, node.parent_spec or ""
+    if spec.startswith(TAILOR_TODO):
+        raise ImageGraphError(
+            f"{where(address, 'parent')}: still `{spec}`, as written by `pants tailor`, which could "
+            f"not tell the parent from the template's FROM line. Set it to the parent image's target "
+            f"address, e.g. `images/base`."
+        )
+    try:
+        return AddressInput.parse(
+            spec, relative_to=address.spec_path, description_of_origin=where(address, "parent")
+        ).dir_to_address()
+    except Exception as e:
+        raise ImageGraphError(f"{where(address, 'parent')}: `{spec}` is not an address: {e}")
+
+
 @dataclass(frozen=True)
 class ImageGraph:
     nodes: Mapping[Address, ImageNode]
@@ -72,18 +89,7 @@ class ImageGraph:
         if node.is_rootfs:
             return None
         spec = node.parent_spec or ""
-        if spec.startswith(TAILOR_TODO):
-            raise ImageGraphError(
-                f"{where(address, 'parent')}: still `{spec}`, as written by `pants tailor`, which could "
-                f"not tell the parent from the template's FROM line. Set it to the parent image's target "
-                f"address, e.g. `images/base`."
-            )
-        try:
-            parent_address = AddressInput.parse(
-                spec, relative_to=address.spec_path, description_of_origin=where(address, "parent")
-            ).dir_to_address()
-        except Exception as e:
-            raise ImageGraphError(f"{where(address, 'parent')}: `{spec}` is not an address: {e}")
+        parent_address = parent_target_address(node)
         variants = self._variants(parent_address)
         if not variants:
             raise ImageGraphError(

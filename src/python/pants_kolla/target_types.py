@@ -12,6 +12,7 @@ from pants.engine.target import (
     Dependencies,
     InvalidFieldException,
     MultipleSourcesField,
+    SecondaryOwnerMixin,
     SingleSourceField,
     StringField,
     StringSequenceField,
@@ -102,7 +103,9 @@ class KollaTemplateField(SingleSourceField):
     help = "The Jinja2 template rendered into this image's Dockerfile."
 
 
-class KollaTemplateOverridesField(MultipleSourcesField):
+# A secondary owner of its files (Pants' mechanism for a second file field on a target): without it
+# `--changed-since` and file arguments would not find the image whose override file changed.
+class KollaTemplateOverridesField(MultipleSourcesField, SecondaryOwnerMixin):
     alias = "template_overrides"
     default = ()
     expected_file_extensions = (".j2",)

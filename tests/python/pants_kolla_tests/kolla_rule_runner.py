@@ -8,11 +8,15 @@ from pants.backend.python import register as python_backend
 from pants.backend.python.target_types import PexBinary, PythonRequirementTarget
 from pants.core import register as core_backend
 from pants.core.target_types import FilesGeneratorTarget, FileTarget
+from pants.base.specs import RawSpecs, RecursiveGlobSpec
 from pants.engine.addresses import Address
 from pants.engine.internals.parametrize import Parametrize
-from pants.testutil.rule_runner import RuleRunner
+from pants.engine.target import Targets
+from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla import register
+from pants_kolla.goals.selection import selected_images
+from pants_kolla.image_graph import ImageNode
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
 
 IMAGES = Path("images")
@@ -21,7 +25,8 @@ IMAGES = Path("images")
 def kolla_rule_runner(*extra_rules) -> RuleRunner:
     return RuleRunner(
         # As in pants.toml: the Python backend builds the PEX files of source images' contexts.
-        rules=[*core_backend.rules(), *python_backend.rules(), *register.rules(), *extra_rules],
+        rules=[*core_backend.rules(), *python_backend.rules(), *register.rules(),
+               QueryRule(Targets, [RawSpecs]), *extra_rules],
         # The real tree also has pex_binary targets (source images' wheels) and python_requirements.
         target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget, PexBinary,
                       PythonRequirementTarget],
@@ -38,3 +43,11 @@ def render(rule_runner: RuleRunner, spec_path: str, install_type: str | None = N
     params = {"install_type": install_type} if install_type else {}
     address = Address(spec_path, parameters=params)
     return rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(address)]).content
+
+
+def tree_nodes(rule_runner: RuleRunner) -> list[ImageNode]:
+    """Every image target under images/, as `kolla-list images::` selects them."""
+    targets = rule_runner.request(
+        Targets, [RawSpecs(recursive_globs=(RecursiveGlobSpec("images"),), description_of_origin="tests")]
+    )
+    return selected_images(targets)

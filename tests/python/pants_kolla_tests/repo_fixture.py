@@ -83,14 +83,18 @@ class ScratchRepo:
     def read(self, path: str) -> str:
         return (self.root / path).read_text()
 
-    def _command(self, args: tuple[str, ...], env: dict[str, str] | None, pantsd: bool = False) -> dict:
+    def _command(self, args: tuple[str, ...], env: dict[str, str] | None, pantsd: bool = False,
+                 cwd: str = "") -> dict:
         run_env = {k: v for k, v in os.environ.items() if not k.startswith("PEX")}
         run_env.update(env or {})
         daemon = "--pantsd" if pantsd else "--no-pantsd"  # with pantsd: stop it (scratch_pantsd.py)
-        return dict(args=[sys.executable, "-m", "pants", daemon, *args], cwd=self.root, env=run_env)
+        return dict(args=[sys.executable, "-m", "pants", daemon, *args], cwd=self.root / cwd, env=run_env)
 
-    def pants(self, *args: str, env: dict[str, str] | None = None, pantsd: bool = False) -> PantsRun:
-        proc = subprocess.run(**self._command(args, env, pantsd), capture_output=True, text=True, timeout=2400)
+    def pants(self, *args: str, env: dict[str, str] | None = None, pantsd: bool = False,
+              cwd: str = "") -> PantsRun:
+        """`cwd`: a folder of the repo to run from (specs are then relative to it)."""
+        proc = subprocess.run(**self._command(args, env, pantsd, cwd), capture_output=True, text=True,
+                              timeout=2400)
         return PantsRun(proc.returncode, proc.stdout, proc.stderr)
 
     def pants_start(self, *args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -20,9 +20,8 @@ from pants.testutil.rule_runner import QueryRule, RuleRunner
 from pants_kolla.image_graph import ImageNode
 from pants_kolla.naming import NamingScheme
 from pants_kolla.render import render_template
-from pants_kolla.util_rules.image_graph import KollaRepo
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
-from pants_kolla_tests.kolla_rule_runner import IMAGES, kolla_rule_runner, write_images_tree
+from pants_kolla_tests.kolla_rule_runner import IMAGES, kolla_rule_runner, tree_nodes, write_images_tree
 
 GOLDEN = Path(__file__).parent / "golden"
 NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
@@ -36,14 +35,14 @@ PER_TYPE = ("openstack-base", "keystone-base", "keystone", "keystone-fernet", "k
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
-    runner = kolla_rule_runner(QueryRule(RenderedDockerfile, [RenderDockerfileRequest]), QueryRule(KollaRepo, []))
+    runner = kolla_rule_runner(QueryRule(RenderedDockerfile, [RenderDockerfileRequest]))
     write_images_tree(runner)
     return runner
 
 
 def render_tree(rule_runner: RuleRunner) -> dict[str, str]:
     """Rendered Dockerfile by image name (with prefix), as `kolla-render` lays them out."""
-    nodes: list[ImageNode] = [n for n in rule_runner.request(KollaRepo, []).graph.nodes.values() if not n.is_rootfs]
+    nodes: list[ImageNode] = [n for n in tree_nodes(rule_runner) if not n.is_rootfs]
     rendered = {}
     for node in nodes:
         out = rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(node.address)])

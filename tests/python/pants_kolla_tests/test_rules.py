@@ -9,25 +9,23 @@ from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla.image_graph import display
-from pants_kolla.util_rules.image_graph import InferKollaImageDependencies, KollaImageInferenceFieldSet, KollaRepo
+from pants_kolla.util_rules.image_graph import InferKollaImageDependencies, KollaImageInferenceFieldSet
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
-from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
+from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, tree_nodes, write_images_tree
 
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
     return kolla_rule_runner(
         QueryRule(RenderedDockerfile, [RenderDockerfileRequest]),
-        QueryRule(KollaRepo, []),
         QueryRule(InferredDependencies, [InferKollaImageDependencies]),
     )
 
 
 def test_real_tree_renders_and_only_openstack_base_carries_install_type(rule_runner: RuleRunner) -> None:
     write_images_tree(rule_runner)
-    repo = rule_runner.request(KollaRepo, [])
     rendered = {}
-    for node in repo.graph.nodes.values():
+    for node in tree_nodes(rule_runner):
         if node.is_rootfs:
             continue
         text = render(rule_runner, node.address.spec_path, node.address.parameters.get("install_type"))
@@ -116,3 +114,32 @@ def test_infra_under_per_type_parent_fails_on_render(rule_runner: RuleRunner) ->
         Address("images/fluentd"),
         "images/fluentd/BUILD", "field `parent`", "an infra image cannot be built FROM",
     )
+
+
+def inferred(rule_runner: RuleRunner, address: Address) -> set[Address]:
+    target = rule_runner.get_target(address)
+    result = rule_runner.request(
+        InferredDependencies, [InferKollaImageDependencies(KollaImageInferenceFieldSet.create(target))]
+    )
+    return set(result.include)
+
+
+def test_a_broken_target_in_a_folder_nothing_selects_changes_nothing(rule_runner: RuleRunner) -> None:
+    write_images_tree(rule_runner)
+    rule_runner.write_files({"junk/BUILD": 'kolla_image(install_type="bogus", parent="images/base")'})
+    assert "FROM kolla/base:master" in render(rule_runner, "images/cron")
+    assert inferred(rule_runner, Address("images/cron")) == {
+        Address("images/base"), Address("images", target_name="templates")
+    }
+
+
+def test_an_image_uses_the_nearest_template_library_up_its_folders(rule_runner: RuleRunner) -> None:
+    write_images_tree(rule_runner)
+    rule_runner.write_files({
+        "other/BUILD": 'kolla_template_library(name="lib")',
+        "other/macros.j2": "",
+        "other/x/BUILD": 'kolla_image(install_type="infra", parent="images/base")',
+        "other/x/Dockerfile.j2": "FROM {{ parent_image }}\n",
+    })
+    assert inferred(rule_runner, Address("other/x")) == {Address("images/base"), Address("other", target_name="lib")}
+    assert Address("other", target_name="lib") not in inferred(rule_runner, Address("images/cron"))

@@ -14,7 +14,6 @@ from pants.option.option_types import EnumOption
 from pants_kolla.goals.selection import selected_image_rows
 from pants_kolla.graph_export import as_dot, as_json
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.util_rules.image_graph import KollaRepo
 
 
 class GraphFormat(Enum):
@@ -38,9 +37,9 @@ class KollaGraph(Goal):
 
 @goal_rule
 async def kolla_graph(
-    targets: Targets, repo: KollaRepo, kolla: KollaSubsystem, console: Console, subsystem: KollaGraphSubsystem
+    targets: Targets, kolla: KollaSubsystem, console: Console, subsystem: KollaGraphSubsystem
 ) -> KollaGraph:
-    rows = selected_image_rows(targets, repo, kolla.naming())
+    rows = await selected_image_rows(targets, kolla.naming())
     text = as_dot(rows) if subsystem.format == GraphFormat.dot else as_json(rows)
     with subsystem.output(console) as write_stdout:
         write_stdout(text)

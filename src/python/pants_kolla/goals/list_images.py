@@ -10,7 +10,6 @@ from pants.engine.target import Targets
 from pants_kolla.goals.selection import selected_image_rows
 from pants_kolla.graph_export import as_lines
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.util_rules.image_graph import KollaRepo
 
 
 class KollaListSubsystem(LineOriented, GoalSubsystem):
@@ -25,9 +24,9 @@ class KollaList(Goal):
 
 @goal_rule
 async def kolla_list(
-    targets: Targets, repo: KollaRepo, kolla: KollaSubsystem, console: Console, subsystem: KollaListSubsystem
+    targets: Targets, kolla: KollaSubsystem, console: Console, subsystem: KollaListSubsystem
 ) -> KollaList:
-    rows = selected_image_rows(targets, repo, kolla.naming())
+    rows = await selected_image_rows(targets, kolla.naming())
     with subsystem.line_oriented(console) as print_stdout:
         for line in as_lines(rows):
             print_stdout(line)

@@ -12,6 +12,8 @@ from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 
 from pants_kolla.goals.selection import selected_kolla_images
+from pants_kolla.image_graph import ImageGraphError
+from pants_kolla.input_error import KollaInputError
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
 
@@ -34,6 +36,10 @@ async def kolla_render(
 ) -> KollaRender:
     nodes = selected_kolla_images(targets)
     naming = kolla.naming()
+    try:
+        naming.check_unique(nodes)  # two of them would write one folder
+    except ImageGraphError as e:
+        raise KollaInputError(str(e)) from None
     rendered = await MultiGet(
         Get(RenderedDockerfile, RenderDockerfileRequest(node.address)) for node in nodes
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pants.engine.rules import Get
 from pants.engine.target import Targets
 
-from pants_kolla.graph_export import image_rows
-from pants_kolla.image_graph import ImageGraphError, ImageNode
+from pants_kolla.graph_export import ImageRow, image_rows
+from pants_kolla.image_graph import ImageGraph, ImageGraphError, ImageNode
+from pants_kolla.input_error import KollaInputError
 from pants_kolla.naming import NamingScheme
-from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget
-from pants_kolla.util_rules.image_graph import KollaRepo, image_node
-from pants_kolla.util_rules.render import KollaInputError
+from pants_kolla.target_types import KollaImageTarget
+from pants_kolla.util_rules.image_graph import ImageGraphRequest, image_node, is_image
 
 
 def selected_kolla_images(targets: Targets) -> list[ImageNode]:
@@ -17,12 +18,15 @@ def selected_kolla_images(targets: Targets) -> list[ImageNode]:
 
 
 def selected_images(targets: Targets) -> list[ImageNode]:
-    return [image_node(t) for t in targets if isinstance(t, (KollaImageTarget, DebianRootfsTarget))]
+    return [image_node(t) for t in targets if is_image(t)]
 
 
-def selected_image_rows(targets: Targets, repo: KollaRepo, naming: NamingScheme):
-    """The rows `kolla-list` and `kolla-graph` print; a bad tree is a user error, not a crash."""
+async def selected_image_rows(targets: Targets, naming: NamingScheme) -> list[ImageRow]:
+    """The rows `kolla-list` and `kolla-graph` print: the selected images and their ancestors, checked
+    as one tree (`kolla-list ::` checks the whole repository's); a bad tree is a user error."""
+    selected = selected_images(targets)
+    graph = await Get(ImageGraph, ImageGraphRequest(tuple(n.address for n in selected)))
     try:
-        return image_rows(repo.graph, naming, selected_images(targets))
+        return image_rows(graph, naming, selected)
     except ImageGraphError as e:
         raise KollaInputError(str(e)) from None

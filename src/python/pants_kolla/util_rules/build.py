@@ -36,7 +36,8 @@ from pants.util.logging import LogLevel
 
 from pants_kolla import builder_exit_codes as exit_codes
 from pants_kolla import run_summary as Status
-from pants_kolla.image_graph import ImageGraphError, display, where
+from pants_kolla.image_graph import display, where
+from pants_kolla.input_error import KollaInputError
 from pants_kolla.parent_pin import NoParentFrom, pin_parent
 from pants_kolla.registry_base import RegistryImageField, is_plain_http, parse_pinned
 from pants_kolla.subsystems.builder import KollaBuilder
@@ -51,9 +52,9 @@ from pants_kolla.util_rules.apt_auth import SANDBOX_FILE as APT_AUTH_FILE
 from pants_kolla.util_rules.apt_auth import RootfsMirror
 from pants_kolla.util_rules.context import ContextFilesRequest
 from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, how_to_start_engine
-from pants_kolla.util_rules.image_graph import KollaRepo
+from pants_kolla.util_rules.image_graph import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.prerequisites import BuildPrerequisites
-from pants_kolla.util_rules.render import KollaInputError, RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
 
 # The builder drives root-equivalent tools; give it a fixed PATH, never the user's.
 FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -197,21 +198,14 @@ async def _run_builder(
 
 
 @rule(desc="Build a Kolla image")
-async def build_image(
-    request: BuildImageRequest,
-    repo: KollaRepo,
-    kolla: KollaSubsystem,
-    builder: BuilderPex,
-) -> ImageBuildResult:
-    try:
-        node = repo.graph.node(request.address)
-        parent = repo.graph.parent_of(request.address)
-    except ImageGraphError as e:
-        raise KollaInputError(str(e)) from None
-    ref = kolla.naming().ref(node)
-    wrapped = await Get(
-        WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")
+async def build_image(request: BuildImageRequest, kolla: KollaSubsystem, builder: BuilderPex) -> ImageBuildResult:
+    await checked_ancestry(request.address)  # a parent cycle is an input error, before any build
+    link, wrapped = await MultiGet(
+        Get(ImageLink, ImageLinkRequest(request.address)),
+        Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
     )
+    node, parent = link.node, link.parent
+    ref = kolla.naming().ref(node)
     target = wrapped.target
     pinned = parse_pinned(target.get(RegistryImageField).value or "")
     if parent is None and pinned:

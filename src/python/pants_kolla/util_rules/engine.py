@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.rules import Get, _uncacheable_rule, collect_rules
+from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 from pants_kolla import engine_api
 from pants_kolla.subsystems.kolla import BuilderChoice, KollaSubsystem
+from pants_kolla.util_rules.per_session import PerSession
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 NAMED_CACHE = "kolla_engine"
@@ -69,49 +71,69 @@ def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
     os.replace(tmp, link)
 
 
-# Uncacheable: the engine may have stopped (or been upgraded) since the last run; one ping, under a ms.
-@_uncacheable_rule(desc="Find the Docker engine")
-async def engine_endpoint(global_options: GlobalOptions) -> EngineEndpoint:
+@dataclass(frozen=True)
+class EngineProbe(PerSession):
+    """What answers at DOCKER_HOST now: the engine may have stopped (or been upgraded) since the last
+    run. One ping, under a ms."""
+
+    endpoint: EngineEndpoint | None
+    unreachable: str = ""
+
+
+@rule(desc="Find the Docker engine")
+async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST"]))
     docker_host = env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
     # The version enters every build's cache key: another engine may build differently.
     version = engine_api.ping(docker_host)
     if version is None:
-        raise EngineUnreachable(how_to_start_engine(docker_host))
+        return EngineProbe(None, how_to_start_engine(docker_host))
     url = urlparse(docker_host)
     if url.scheme == "unix":
         _point_named_cache_at(str(global_options.named_caches_dir), url.path)
-        return EngineEndpoint(
+        return EngineProbe(EngineEndpoint(
             docker_host,
             FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET}),
             FrozenDict({NAMED_CACHE: os.path.dirname(SANDBOX_SOCKET)}),
             version,
-        )
-    return EngineEndpoint(
+        ))
+    return EngineProbe(EngineEndpoint(
         docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict(), version
-    )
+    ))
 
 
-def buildah_version() -> str | None:
+@rule(desc="Check that the Docker engine answers", level=LogLevel.DEBUG)
+async def engine_endpoint(probe: EngineProbe) -> EngineEndpoint:
+    if probe.endpoint is None:
+        raise EngineUnreachable(probe.unreachable)
+    return probe.endpoint
+
+
+@dataclass(frozen=True)
+class BuildahProbe(PerSession):
+    version: str | None  # None: not installed
+
+
+@rule(desc="Find buildah", level=LogLevel.DEBUG)
+async def probe_buildah() -> BuildahProbe:
     if shutil.which("buildah") is None:
-        return None
+        return BuildahProbe(None)
     out = subprocess.run(["buildah", "--version"], capture_output=True, text=True, check=False).stdout
-    return out.strip() or "unknown"
+    return BuildahProbe(out.strip() or "unknown")
 
 
-@_uncacheable_rule(desc="Choose the image builder")
+@rule(desc="Choose the image builder", level=LogLevel.DEBUG)
 async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
     if kolla.builder in (BuilderChoice.auto, BuilderChoice.docker):
-        try:
-            engine = await Get(EngineEndpoint)
-            return BuilderBackend("docker", engine.version, engine)
-        except EngineUnreachable as e:
-            if kolla.builder == BuilderChoice.docker:
-                raise
-            unreachable = str(e)
+        probe = await Get(EngineProbe)
+        if probe.endpoint is not None:
+            return BuilderBackend("docker", probe.endpoint.version, probe.endpoint)
+        if kolla.builder == BuilderChoice.docker:
+            raise EngineUnreachable(probe.unreachable)
+        unreachable = probe.unreachable
     else:
         unreachable = ""
-    version = buildah_version()
+    version = (await Get(BuildahProbe)).version
     if version is None:
         raise EngineUnreachable(
             (unreachable + "\n" if unreachable else "")

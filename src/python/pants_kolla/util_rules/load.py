@@ -13,19 +13,20 @@ from dataclasses import dataclass
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
-from pants.engine.rules import Get, MultiGet, _uncacheable_rule, collect_rules
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
 from pants_kolla import engine_api, engine_watch
 from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuiltImage, with_immutable_inputs
 from pants_kolla.util_rules.engine import EngineEndpoint
+from pants_kolla.util_rules.per_session import PerSession
 
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrustedEngineNames:
+class TrustedEngineNames(PerSession):
     """Engine names known to still point at their images (engine_watch.py), for this run."""
     docker_host: str
     names: frozenset  # of (ref, image ID)
@@ -38,7 +39,7 @@ class LoadImageRequest:
 
 
 @dataclass(frozen=True)
-class LoadedImage:
+class LoadedImage(PerSession):
     ref: str
     image_id: str
     error: str = ""
@@ -54,8 +55,8 @@ def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
     return True
 
 
-# Uncacheable, as everything that reads the engine: its images may have changed since the last run.
-@_uncacheable_rule(desc="Ask which engine names still hold")
+# Per session, as everything that reads the engine: its images may have changed since the last run.
+@rule(desc="Ask which engine names still hold")
 async def trusted_engine_names() -> TrustedEngineNames:
     engine = await Get(EngineEndpoint)
     names, token = engine_watch.watch_for(engine.docker_host).snapshot()
@@ -64,7 +65,7 @@ async def trusted_engine_names() -> TrustedEngineNames:
     return TrustedEngineNames(engine.docker_host, names, token)
 
 
-@_uncacheable_rule(desc="Load an image into the Docker engine")
+@rule(desc="Load an image into the Docker engine")
 async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedImage:
     image = request.image
     engine, trusted = await MultiGet(Get(EngineEndpoint), Get(TrustedEngineNames))

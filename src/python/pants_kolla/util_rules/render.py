@@ -18,7 +18,8 @@ from pants.engine.target import (
 )
 
 from pants_kolla import dialects
-from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
+from pants_kolla.image_graph import ImageNode, display, where
+from pants_kolla.input_error import KollaInputError
 from pants_kolla.naming import NamingScheme
 from pants_kolla.overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 from pants_kolla.render import TemplateRenderError, render_template
@@ -30,14 +31,10 @@ from pants_kolla.target_types import (
 )
 from pants_kolla.template_context import template_context
 from pants_kolla.users import UsersOptionError
-from pants_kolla.util_rules.image_graph import KollaRepo
 from pants_kolla.template_libraries import DuplicateTemplateError, library_templates
+from pants_kolla.util_rules.image_graph import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.template_libraries import TemplateLibraries, TemplateLibrariesRequest
 from pants_kolla.util_rules.render_kolla import KollaDialectInputError, render_kolla_dialect
-
-
-class KollaInputError(Exception):
-    """A user error in the image tree or a template: message only, no traceback needed."""
 
 
 @dataclass(frozen=True)
@@ -54,23 +51,16 @@ class RenderedDockerfile:
 
 
 @rule(desc="Render a Kolla Dockerfile template")
-async def render_dockerfile(
-    request: RenderDockerfileRequest, repo: KollaRepo, kolla: KollaSubsystem
-) -> RenderedDockerfile:
+async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsystem) -> RenderedDockerfile:
     naming = kolla.naming()
-    try:
-        node = repo.graph.node(request.address)
-        parent = repo.graph.parent_of(request.address)
-        repo.graph.ancestry(request.address)
-        naming.check_unique(repo.graph.nodes.values())
-    except ImageGraphError as e:
-        raise KollaInputError(str(e)) from None
-    assert parent is not None, "rootfs targets are not rendered"
-
-    wrapped, library_addresses = await MultiGet(
+    await checked_ancestry(request.address)
+    link, wrapped, library_addresses = await MultiGet(
+        Get(ImageLink, ImageLinkRequest(request.address)),
         Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
         Get(TemplateLibraries, TemplateLibrariesRequest(request.address)),
     )
+    node, parent = link.node, link.parent
+    assert parent is not None, "rootfs targets are not rendered"
     libraries = await Get(Targets, Addresses(library_addresses.addresses))
     template_path = wrapped.target[KollaTemplateField].file_path
     overrides = await _template_overrides(wrapped.target, kolla)
