@@ -3,7 +3,11 @@
 run, and print a markdown table of times, ratios and the issue's targets (issue 7).
 
     export DOCKER_HOST=unix:///var/tmp/kolla-dockerd/docker.sock
-    python3 bench/run.py [--sizes 10,30] [--sections render,real,scaling] [--keep]
+    python3 bench/run.py [--sizes 10,30] [--sections render,real,scaling,monorepo] [--keep]
+
+Every timed row is the median of SAMPLES runs (cold rows too: each sample gets inputs of its own so
+that it misses every cache), printed with the fastest and slowest sample; targets are judged at the
+medians.
 
 Everything happens in scratch repos under a temporary folder (the real dist/ is never touched) with a
 fresh tag and `[kolla].source_date_epoch` per run, so Pants' cache misses on the first build. Images the run creates are untagged at
@@ -16,25 +20,25 @@ import argparse
 import hashlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "src/python")]
 
-from kolla_bench import engine, peers, render_speed, synthetic  # noqa: E402
+from kolla_bench import engine, monorepo, peers, render_speed, synthetic  # noqa: E402
 from kolla_bench.pants_repo import REPO, PantsRepo, Timed, pants_toml  # noqa: E402
-from kolla_bench.table import Check, Row, checks_table, ratio, results_table, seconds  # noqa: E402
+from kolla_bench.table import Check, Row, Samples, checks_table, ratio, results_table, seconds  # noqa: E402
 
 PLUGIN = "pants-kolla"
 PEER_A = "Peer A: Pants docker_image"
 PEER_B = "Peer B: docker build loop"
 ROOTFS_REF = "kolla/debian-bookworm-rootfs:{tag}"
-NOOP_SAMPLES = 3  # no-op runs are cheap: the median of a few tames a busy shared machine
+SAMPLES = 3  # every timed row: the median of a few tames a busy shared machine
 CHANGE = "RUN echo {nonce} > /changed\n"
 # The real-tree section's subset of images/: the infra fan-out under base plus openstack-base in both
 # types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
@@ -61,10 +65,18 @@ class Bench:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def row(self, section: str, scenario: str, tool: str, secs: float, builds: int | None = None,
-            note: str = "") -> None:
-        self.rows.append(Row(section, scenario, tool, secs, builds, note))
-        log(f"{section} | {scenario} | {tool}: {seconds(secs)} s, builds={builds} {note}")
+    def row(self, section: str, scenario: str, tool: str, samples: Samples, note: str = "") -> Samples:
+        row = Row.of(section, scenario, tool, samples, note)
+        self.rows.append(row)
+        log(f"{section} | {scenario} | {tool}: median {seconds(row.seconds)} s of {list(samples.seconds)}, "
+            f"builds={list(samples.builds)} {note}")
+        return samples
+
+    @staticmethod
+    def sampled(run: Callable[[int], Timed], n: int = SAMPLES) -> Samples:
+        """`run(i)` for each sample i; cold scenarios give each sample inputs of its own."""
+        runs = [run(i) for i in range(n)]
+        return Samples(tuple(r.seconds for r in runs), tuple(len(r.built) for r in runs))
 
     def check(self, target: str, measured: str, met: bool) -> None:
         self.checks.append(Check(target, measured, met))
@@ -95,125 +107,133 @@ class Bench:
         self.repos.append(repo)
         return repo
 
-    def noop(self, repo: PantsRepo, *args: str, pantsd: bool) -> Timed:
-        """Median of a few no-op runs; with pantsd, after one untimed run that starts and warms it."""
+    def noop(self, repo: PantsRepo, *args: str, pantsd: bool) -> Samples:
+        """No-op runs; with pantsd, after one untimed run that starts and warms it."""
         if pantsd:
             repo.pants(*args, pantsd=True)
-        runs = sorted((repo.pants(*args, pantsd=pantsd) for _ in range(NOOP_SAMPLES)), key=lambda t: t.seconds)
-        return runs[len(runs) // 2]
+        return self.sampled(lambda _: repo.pants(*args, pantsd=pantsd))
 
-    def first_build(self, repo: PantsRepo, *args: str) -> tuple[Timed, str]:
+    def first_build(self, repo: PantsRepo, *args: str) -> Timed:
         """A first build on the shared engine, retried once: a build of this plugin can fail when an
         image it holds only by name or ID disappears from the engine meanwhile (seen with other users
-        on the same engine). The retry reuses every image that did build; the note says it happened."""
+        on the same engine). The retry reuses every image that did build; its time counts."""
         first = repo.pants(*args, check=False)
         if first.returncode == 0:
-            return first, ""
-        log(f"first build failed, retrying once:\n{first.stderr[-1500:]}")
+            return first
+        log(f"first build failed, retrying once (the sample's time includes the retry):\n{first.stderr[-1500:]}")
         second = repo.pants(*args)
-        return (Timed(first.seconds + second.seconds, 0, second.stdout, second.stderr,
-                      tuple(sorted(set(first.built + second.built)))),
-                "failed once (engine race), time includes the retry")
+        return Timed(first.seconds + second.seconds, 0, second.stdout, second.stderr,
+                     tuple(sorted(set(first.built + second.built))))
 
-    def peer_inputs(self, plugin: PantsRepo, peer_tag: str, *specs: str) -> tuple[list[peers.Image], dict]:
-        """The plugin's rendered Dockerfiles and graph under the peer's tag (and the same maintainer
-        suffix, so peers are engine-cold too), plus the plugin-built roots tagged for the peer."""
-        opts = [f"--kolla-tag={peer_tag}", f"--kolla-maintainer=bench-{peer_tag}"]
+    def peer_inputs(self, plugin: PantsRepo, peer_tag: str, *specs: str, sample: int = 0
+                    ) -> tuple[list[peers.Image], dict]:
+        """The plugin's rendered Dockerfiles and graph under the peer's tag (and a maintainer of the
+        sample's own, so each sample of a peer is engine-cold too), plus the plugin-built roots tagged
+        for the peer."""
+        opts = [f"--kolla-tag={peer_tag}", f"--kolla-maintainer=bench-{peer_tag}-{sample}"]
         plugin.pants(*opts, "kolla-render", *specs)
         images = peers.images_from_graph(plugin.pants(*opts, "kolla-graph", "--format=json", *specs).stdout)
         for root in peers.roots(images):
             engine.retag(root.rsplit(":", 1)[0] + f":{self.tag}", peer_tag)
         contexts = peers.write_contexts(images, plugin.root / "dist/kolla-render", plugin.root,
-                                        self.work / f"contexts-{peer_tag}-{len(images)}")
+                                        self.work / f"contexts-{peer_tag}-{len(images)}-{sample}")
         return images, contexts
+
+    def peer_a(self, plugin: PantsRepo, name: str, *specs: str, sample: int = 0) -> PantsRepo:
+        images, contexts = self.peer_inputs(plugin, f"{self.tag}-a", *specs, sample=sample)
+        return self.track(peers.peer_a_repo(self.work / f"{name}-{sample}", images, contexts))
 
     # --- sections --------------------------------------------------------------------------------
 
     def real_tree(self) -> None:
         s = "real tree"
         plugin = self.plugin_repo("plugin")
-        run = plugin.pants("package", "images/rootfs")
-        self.row(s, "rootfs via mmdebstrap (peers get it as input)", PLUGIN, run.seconds, len(run.built))
-        cold = plugin.pants("package", "images::")
-        self.row(s, "cold: Pants cache miss, engine layers cold", PLUGIN, cold.seconds, len(cold.built),
-                 "--no-pantsd (Pants starts: see floor rows); rootfs cached; unique LABEL ⇒ no engine layer hits")
-        # The same, with pantsd already up (as after any earlier command): another maintainer changes
-        # every template (not the rootfs), so Pants' cache and the engine's layer cache miss again.
-        warm = [f"--kolla-maintainer=bench-{self.tag}-pantsd"]
-        plugin.pants(*warm, "list", "images::", pantsd=True)
-        cold_pantsd = plugin.pants(*warm, "package", "images::", pantsd=True)
-        self.row(s, "cold, pantsd up", PLUGIN, cold_pantsd.seconds, len(cold_pantsd.built),
-                 "pantsd started by an earlier command; caches miss as above")
-        floor = self.noop(plugin, "list", "images::", pantsd=True)
-        self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN, floor.seconds, 0,
-                 "what any Pants command costs on these targets")
-        noop_cold_start = self.noop(plugin, "package", "images::", pantsd=False)
-        self.row(s, "no-op, --no-pantsd", PLUGIN, noop_cold_start.seconds, len(noop_cold_start.built))
-        noop = self.noop(plugin, "package", "images::", pantsd=True)
-        self.row(s, "no-op, pantsd warm", PLUGIN, noop.seconds, len(noop.built))
+        # Each extra sample makes another rootfs (another source-date epoch, under a tag of its own that
+        # cleanup removes); the last sample's is the one the rest of the section builds on.
+        rootfs = lambda i: ([f"--kolla-tag={self.tag}-r{i}", f"--kolla-source-date-epoch={1700000000 + i}"]  # noqa: E731
+                            if i < SAMPLES - 1 else [])
+        self.row(s, "rootfs via mmdebstrap (peers get it as input)", PLUGIN, self.sampled(
+            lambda i: plugin.pants(*rootfs(i), "package", "images/rootfs")))
+        # Cold samples: a maintainer of their own (a LABEL right after FROM in every template) makes
+        # Pants' cache and the engine's layer cache miss; the last sample uses the repo's own.
+        maintainer = lambda label, i: ([f"--kolla-maintainer=bench-{self.tag}-{label}{i}"]  # noqa: E731
+                                       if i < SAMPLES - 1 else [])
+        cold = self.row(s, "cold: Pants cache miss, engine layers cold", PLUGIN, self.sampled(
+            lambda i: plugin.pants(*maintainer("c", i), "package", "images::")),
+            "--no-pantsd (Pants starts: see floor rows); rootfs cached; unique LABEL ⇒ no engine layer hits")
+        # The same with pantsd already up (as after any earlier command).
+        plugin.pants("list", "images::", pantsd=True)
+        cold_pantsd = self.row(s, "cold, pantsd up", PLUGIN, self.sampled(
+            lambda i: plugin.pants(f"--kolla-maintainer=bench-{self.tag}-pantsd{i}", "package", "images::",
+                                   pantsd=True)),
+            "pantsd started by an earlier command; caches miss as above")
+        self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN,
+                 self.noop(plugin, "list", "images::", pantsd=True), "what any Pants command costs on these targets")
+        self.row(s, "no-op, --no-pantsd", PLUGIN, self.noop(plugin, "package", "images::", pantsd=False))
+        noop = self.row(s, "no-op, pantsd warm", PLUGIN, self.noop(plugin, "package", "images::", pantsd=True))
 
-        nonce = uuid.uuid4().hex[:8]
         for image, scenario in (("cron", "leaf template changed (cron)"), ("base", "base template changed")):
             path = f"images/{image}/Dockerfile.j2"
-            plugin.write(path, plugin.read(path) + CHANGE.format(nonce=nonce))
-            run = plugin.pants("package", "images::", pantsd=True)
-            self.row(s, scenario, PLUGIN, run.seconds, len(run.built), "pantsd warm")
+
+            def changed(_: int) -> Timed:
+                plugin.write(path, plugin.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                return plugin.pants("package", "images::", pantsd=True)
+            changes = self.row(s, scenario, PLUGIN, self.sampled(changed), "pantsd warm")
             if image == "cron":
-                leaf_builds = len(run.built)
+                leaf_builds = changes.median_builds
         self.check("one-leaf change builds exactly one image (real tree, cron)", f"{leaf_builds} built",
                    leaf_builds == 1)
 
-        removed = engine.untag_all(self.tag)
-        run = plugin.pants("package", "images::", pantsd=True)
-        self.row(s, "repair: engine images deleted, then package", PLUGIN, run.seconds, len(run.built),
-                 f"{len(removed)} names removed (rootfs is shared: only its name goes)")
+        def repair(_: int) -> Timed:
+            engine.untag_all(self.tag)
+            return plugin.pants("package", "images::", pantsd=True)
+        self.row(s, "repair: engine images deleted, then package", PLUGIN, self.sampled(repair),
+                 "every name of the tag removed (rootfs is shared: only its name goes)")
 
-        # Another maintainer: every template changes, the rootfs (no template) stays a cache hit.
-        other = [f"--kolla-maintainer=bench-{self.tag}-bs"]
-        graph = peers.images_from_graph(plugin.pants(*other, "kolla-graph", "--format=json", "images::").stdout)
+        # Another maintainer per sample: every template changes, the rootfs (no template) stays a cache hit.
+        other = lambda i: [f"--kolla-maintainer=bench-{self.tag}-bs{i}"]  # noqa: E731
+        graph = peers.images_from_graph(plugin.pants(*other(0), "kolla-graph", "--format=json", "images::").stdout)
         infra = {i.ref for i in graph if "-binary-" not in i.ref and "-source-" not in i.ref}
-        binary = plugin.pants(*other, "--tag=binary", "package", "images::", pantsd=True)
-        self.row(s, "--tag=binary run", PLUGIN, binary.seconds, len(binary.built), "pantsd warm")
-        source = plugin.pants(*other, "--tag=source", "package", "images::", pantsd=True)
-        infra_rebuilt = sorted(set(source.built) & infra)
-        self.row(s, "then --tag=source run", PLUGIN, source.seconds, len(source.built),
+        self.row(s, "--tag=binary run", PLUGIN, self.sampled(
+            lambda i: plugin.pants(*other(i), "--tag=binary", "package", "images::", pantsd=True)), "pantsd warm")
+        sources = [plugin.pants(*other(i), "--tag=source", "package", "images::", pantsd=True)
+                   for i in range(SAMPLES)]
+        infra_rebuilt = sorted({ref for run in sources for ref in run.built} & infra)
+        self.row(s, "then --tag=source run", PLUGIN,
+                 Samples(tuple(r.seconds for r in sources), tuple(len(r.built) for r in sources)),
                  f"infra builds: {len(infra_rebuilt)}")
         self.check("--tag=source after --tag=binary builds no infra image", f"{len(infra_rebuilt)} infra builds",
                    not infra_rebuilt)
         plugin.stop_pantsd()
 
-        # Peer A: the same Dockerfiles through Pants' docker backend.
-        tag_a = f"{self.tag}-a"
-        images, contexts = self.peer_inputs(plugin, tag_a, "images::")
-        peer_a = self.track(peers.peer_a_repo(self.work / "peer-a", images, contexts))
-        run = peer_a.pants("package", "::")
-        self.row(s, "cold: Pants cache miss, engine layers cold", PEER_A, run.seconds, len(run.built))
-        noop_a_cold = self.noop(peer_a, "package", "::", pantsd=False)
-        self.row(s, "no-op, --no-pantsd", PEER_A, noop_a_cold.seconds, len(noop_a_cold.built),
+        # Peer A: the same Dockerfiles through Pants' docker backend, a repo (and maintainer) per cold sample.
+        peer_as = [self.peer_a(plugin, "peer-a", "images::", sample=i) for i in range(SAMPLES)]
+        self.row(s, "cold: Pants cache miss, engine layers cold", PEER_A,
+                 self.sampled(lambda i: peer_as[i].pants("package", "::")))
+        peer_a = peer_as[-1]
+        self.row(s, "no-op, --no-pantsd", PEER_A, self.noop(peer_a, "package", "::", pantsd=False),
                  "docker build reruns every session (layer cache hits)")
-        noop_a = self.noop(peer_a, "package", "::", pantsd=True)
-        self.row(s, "no-op, pantsd warm", PEER_A, noop_a.seconds, len(noop_a.built))
+        noop_a = self.row(s, "no-op, pantsd warm", PEER_A, self.noop(peer_a, "package", "::", pantsd=True))
         peer_a.stop_pantsd()
 
         # Peer B: a docker build loop.
-        tag_b = f"{self.tag}-b"
-        images_b, contexts_b = self.peer_inputs(plugin, tag_b, "images::")
-        cold_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=True)
-        self.row(s, "cold: Pants cache miss, engine layers cold", PEER_B, cold_b, n, "--no-cache")
-        # In both recorded runs the first cached loop after the --no-cache one rebuilt everything (as long
+        images_b, contexts_b = self.peer_inputs(plugin, f"{self.tag}-b", "images::")
+        cold_b = self.row(s, "cold: Pants cache miss, engine layers cold", PEER_B,
+                          loop_samples(images_b, contexts_b, nocache=True), "--no-cache")
+        # In both recorded runs the first cached loop after a --no-cache one rebuilt everything (as long
         # as cold; cause not established, a tiny probe does reuse --no-cache layers), so one untimed
-        # pass warms the layer cache and the next one is timed.
+        # pass warms the layer cache before the timed ones.
         peers.docker_build_loop(images_b, contexts_b, nocache=False)
-        cached_b, n = peers.docker_build_loop(images_b, contexts_b, nocache=False)
-        self.row(s, "no-op, --no-pantsd", PEER_B, cached_b, n, "fully layer-cached docker builds")
+        self.row(s, "no-op, --no-pantsd", PEER_B, loop_samples(images_b, contexts_b, nocache=False),
+                 "fully layer-cached docker builds")
 
-        r = ratio(noop.seconds, noop_a.seconds)
+        r = ratio(noop.median, noop_a.median)
         self.check("no-op ≤ 0.25 × Peer A (real tree, pantsd warm)",
-                   f"{seconds(noop.seconds)} s vs {seconds(noop_a.seconds)} s = {r:.2f}×", r <= 0.25)
-        for label, secs in (("pantsd up", cold_pantsd.seconds), ("--no-pantsd", cold.seconds)):
-            r = ratio(secs, cold_b)
+                   f"{seconds(noop.median)} s vs {seconds(noop_a.median)} s = {r:.2f}×", r <= 0.25)
+        for label, samples in (("pantsd up", cold_pantsd), ("--no-pantsd", cold)):
+            r = ratio(samples.median, cold_b.median)
             self.check(f"cold ≤ 0.8 × Peer B (real tree, engine layers cold, {label})",
-                       f"{seconds(secs)} s vs {seconds(cold_b)} s = {r:.2f}×", r <= 0.8)
+                       f"{seconds(samples.median)} s vs {seconds(cold_b.median)} s = {r:.2f}×", r <= 0.8)
 
     def scaling(self, sizes: list[int]) -> None:
         noops: dict[int, float] = {}
@@ -222,44 +242,51 @@ class Bench:
             s = f"scaling N={n}"
             shape = synthetic.tree_shape(n)
             leaf = synthetic.leaves(shape)[-1]
-            nonce = uuid.uuid4().hex[:8]
             # Smaller trees are prefixes of larger ones (same tag): their images are reused, not rebuilt.
+            # The extra samples give the images beyond that prefix templates of their own (a nonce in
+            # their RUN): they miss like the first; the last sample builds the real templates.
             smaller = [m for m in sizes if m < n]
             first = f"first build (reuses the N={max(smaller)} tree)" if smaller else "first build"
 
             plugin = self.plugin_repo(f"synth-{n}", synthetic.plugin_files(shape))
-            run, note = self.first_build(plugin, "package", "images::")
-            self.row(s, first, PLUGIN, run.seconds, len(run.built), note)
-            noop = self.noop(plugin, "package", "images::", pantsd=True)
-            noops[n] = noop.seconds
-            self.row(s, "no-op, pantsd warm", PLUGIN, noop.seconds, len(noop.built))
-            floor = self.noop(plugin, "list", "images::", pantsd=True)
-            floors[n] = floor.seconds
-            self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN, floor.seconds, 0)
+
+            def first_build(i: int) -> Timed:
+                nonce = "" if i == SAMPLES - 1 else f"-{self.tag}-{i}"
+                for name in list(shape)[max(smaller, default=0):]:
+                    plugin.write(f"images/{name}/Dockerfile.j2", synthetic.template(name, nonce))
+                return self.first_build(plugin, "package", "images::")
+            self.row(s, first, PLUGIN, self.sampled(first_build))
+            noop = self.row(s, "no-op, pantsd warm", PLUGIN, self.noop(plugin, "package", "images::", pantsd=True))
+            noops[n] = noop.median
+            floors[n] = self.row(s, "Pants' floor: `list images::`, pantsd warm", PLUGIN,
+                                 self.noop(plugin, "list", "images::", pantsd=True)).median
             path = f"images/{leaf}/Dockerfile.j2"
-            plugin.write(path, plugin.read(path) + CHANGE.format(nonce=nonce))
-            change = plugin.pants("package", "images::", pantsd=True)
-            self.row(s, f"one leaf changed ({leaf}, depth {synthetic.depth(shape, leaf)})", PLUGIN,
-                     change.seconds, len(change.built), "pantsd warm")
-            self.check(f"one-leaf change builds exactly one image (N={n})", f"{len(change.built)} built",
-                       len(change.built) == 1)
+
+            def leaf_changed(_: int) -> Timed:
+                plugin.write(path, plugin.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                return plugin.pants("package", "images::", pantsd=True)
+            change = self.row(s, f"one leaf changed ({leaf}, depth {synthetic.depth(shape, leaf)})", PLUGIN,
+                              self.sampled(leaf_changed), "pantsd warm")
+            self.check(f"one-leaf change builds exactly one image (N={n})", f"{change.median_builds} built",
+                       change.median_builds == 1)
             plugin.stop_pantsd()
 
-            images, contexts = self.peer_inputs(plugin, f"{self.tag}-a", "images::")
-            peer_a = self.track(peers.peer_a_repo(self.work / f"peer-a-{n}", images, contexts))
-            run = peer_a.pants("package", "::")
-            self.row(s, first, PEER_A, run.seconds, len(run.built))
-            noop_a = self.noop(peer_a, "package", "::", pantsd=True)
-            self.row(s, "no-op, pantsd warm", PEER_A, noop_a.seconds, len(noop_a.built))
-            peer_a.write(f"{leaf}/Dockerfile", peer_a.read(f"{leaf}/Dockerfile") + CHANGE.format(nonce=nonce))
-            change_a = peer_a.pants("package", "::", pantsd=True)
+            peer_as = [self.peer_a(plugin, f"peer-a-{n}", "images::", sample=i) for i in range(SAMPLES)]
+            self.row(s, first, PEER_A, self.sampled(lambda i: peer_as[i].pants("package", "::")))
+            peer_a = peer_as[-1]
+            noop_a = self.row(s, "no-op, pantsd warm", PEER_A, self.noop(peer_a, "package", "::", pantsd=True))
+
+            def peer_leaf_changed(_: int) -> Timed:
+                dockerfile = f"{leaf}/Dockerfile"
+                peer_a.write(dockerfile, peer_a.read(dockerfile) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                return peer_a.pants("package", "::", pantsd=True)
             self.row(s, f"one leaf changed ({leaf}, depth {synthetic.depth(shape, leaf)})", PEER_A,
-                     change_a.seconds, len(change_a.built), "pantsd warm")
+                     self.sampled(peer_leaf_changed), "pantsd warm")
             peer_a.stop_pantsd()
 
-            r = ratio(noop.seconds, noop_a.seconds)
+            r = ratio(noop.median, noop_a.median)
             self.check(f"no-op ≤ 0.25 × Peer A (N={n}, pantsd warm)",
-                       f"{seconds(noop.seconds)} s vs {seconds(noop_a.seconds)} s = {r:.2f}×", r <= 0.25)
+                       f"{seconds(noop.median)} s vs {seconds(noop_a.median)} s = {r:.2f}×", r <= 0.25)
         near_30 = min(noops, key=lambda k: abs(k - 30))
         self.check(f"no-op ≤ 1.0 s at ~30 images, pantsd warm (N={near_30})", f"{seconds(noops[near_30])} s",
                    noops[near_30] <= 1.0)
@@ -270,20 +297,75 @@ class Bench:
         self.check(f"no-op flat in N (N={lo}→{hi}: ≤ 1.25×)",
                    f"{growth:.2f}× (Pants' `list` floor: {ratio(floors[hi], floors[lo]):.2f}×)", growth <= 1.25)
 
+    def monorepo(self, small: int, images: int, others: int) -> None:
+        """A repo of `small` images only, and one of `images` images plus `others` non-image targets
+        (`files`), both git repos on the same tree shape (the small one a prefix): no-op `package` of one
+        image and of all, and a one-leaf `--changed-since` run."""
+        noop_one: dict[str, Samples] = {}
+        floor_one: dict[str, Samples] = {}
+        for label, n, extra in (("small", small, 0), ("large", images, others)):
+            s = f"monorepo {n} images + {extra} other targets"
+            shape = synthetic.tree_shape(n)
+            leaf = synthetic.leaves(shape)[-1]
+            repo = self.plugin_repo(f"mono-{label}", {**synthetic.plugin_files(shape),
+                                                      **monorepo.other_targets(extra)})
+            monorepo.git_init(repo.root)
+            self.first_build(repo, "package", "images::")  # untimed: the scaling rows time first builds
+            one = f"images/{leaf}"
+            noop_one[label] = self.row(s, f"no-op `package {one}` (one image), pantsd warm", PLUGIN,
+                                       self.noop(repo, "package", one, pantsd=True))
+            floor_one[label] = self.row(s, f"Pants' floor: `list {one}`, pantsd warm", PLUGIN,
+                                        self.noop(repo, "list", one, pantsd=True))
+            self.row(s, "no-op `package images::` (all images), pantsd warm", PLUGIN,
+                     self.noop(repo, "package", "images::", pantsd=True))
+            path = f"{one}/Dockerfile.j2"
+
+            def leaf_build(_: int) -> Timed:
+                repo.write(path, repo.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                return repo.pants("package", one, pantsd=True)
+
+            def changed_since(_: int) -> Timed:
+                repo.write(path, repo.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                monorepo.git_commit(repo.root, f"change {leaf}")
+                return repo.pants("--changed-since=HEAD~1", "--changed-dependents=transitive", "package",
+                                  pantsd=True)
+            build = self.row(s, f"`package {one}` after its template changed", PLUGIN, self.sampled(leaf_build),
+                             "one image built: the no-op plus that build")
+            changed = self.row(s, "one leaf changed, `--changed-since=HEAD~1 --changed-dependents=transitive`",
+                               PLUGIN, self.sampled(changed_since), "committed; pantsd warm")
+            repo.stop_pantsd()
+            self.check(f"one-leaf --changed-since builds exactly 1 image ({label})",
+                       f"{changed.median_builds} built", changed.median_builds == 1)
+            # "≤ 2× the no-op plus that image's build": the build is what the one-image run adds to its no-op.
+            build_only = max(0.0, build.median - noop_one[label].median)
+            limit = 2 * noop_one[label].median + build_only
+            self.check(f"one-leaf --changed-since ≤ 2 × no-op + the image's build ({label})",
+                       f"{seconds(changed.median)} s vs 2 × {seconds(noop_one[label].median)} + "
+                       f"{seconds(build_only)} = {seconds(limit)} s", changed.median <= limit)
+        growth = ratio(noop_one["large"].median, noop_one["small"].median)
+        floor = ratio(floor_one["large"].median, floor_one["small"].median)
+        self.check(f"one-image no-op flat in repo size ({small} → {images} images + {others} targets: ≤ 1.2×)",
+                   f"{growth:.2f}× (Pants' `list` floor: {floor:.2f}×)", growth <= 1.2)
+
     def render(self, n: int = 100) -> None:
         s = "render"
-        secs, _ = render_speed.in_process(n)
-        self.row(s, f"{n} templates", "in-process render_template", secs)
-        secs, _ = render_speed.one_process_each(n)
-        self.row(s, f"{n} templates", f"{n} × python3 -c (jinja2)", secs)
+        self.row(s, f"{n} templates", "in-process render_template",
+                 Samples(tuple(render_speed.in_process(n)[0] for _ in range(SAMPLES))))
+        self.row(s, f"{n} templates", f"{n} × python3 -c (jinja2)",
+                 Samples(tuple(render_speed.one_process_each(n)[0] for _ in range(SAMPLES))))
 
     def cleanup(self, keep: bool) -> None:
         for repo in self.repos:
             repo.stop_pantsd()
-        for tag in (self.tag, f"{self.tag}-a", f"{self.tag}-b"):
+        for tag in (self.tag, f"{self.tag}-a", f"{self.tag}-b", *(f"{self.tag}-r{i}" for i in range(SAMPLES))):
             engine.untag_all(tag)
         if not keep:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+def loop_samples(images: list[peers.Image], contexts: dict, nocache: bool) -> Samples:
+    runs = [peers.docker_build_loop(images, contexts, nocache=nocache) for _ in range(SAMPLES)]
+    return Samples(tuple(secs for secs, _ in runs), tuple(n for _, n in runs))
 
 
 def machine() -> str:
@@ -294,7 +376,9 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,30", help="synthetic tree sizes (100 takes long on 2 cores)")
-    parser.add_argument("--sections", default="render,real,scaling")
+    parser.add_argument("--sections", default="render,real,scaling,monorepo")
+    parser.add_argument("--monorepo", default="30,300,3000",
+                        help="small repo's images, large repo's images, large repo's other targets")
     parser.add_argument("--keep", action="store_true", help="keep the scratch repos (with each Pants run's stderr in .bench-logs/)")
     args = parser.parse_args()
     if not os.environ.get("DOCKER_HOST"):
@@ -309,6 +393,8 @@ def main() -> int:
             bench.real_tree()
         if "scaling" in sections:
             bench.scaling([int(n) for n in args.sizes.split(",")])
+        if "monorepo" in sections:
+            bench.monorepo(*(int(n) for n in args.monorepo.split(",")))
     finally:
         print(f"Machine: {machine()}\n")
         print(results_table(bench.rows) + "\n")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from kolla_bench import peers, synthetic
-from kolla_bench.table import Check, Row, checks_table, results_table
+from kolla_bench import monorepo, peers, synthetic
+from kolla_bench.table import Check, Row, Samples, checks_table, results_table
 
 
 def test_tree_shape_mixes_chains_and_fan_outs_with_parents_first() -> None:
@@ -69,3 +69,20 @@ def test_tables_show_ratios_to_the_first_row_and_flag_missed_targets() -> None:
     checks = checks_table([Check("a", "1", True), Check("b", "2", False)])
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in checks.splitlines()[2:]]
     assert rows == [["a", "1", "yes"], ["b", "2", "**no**"]]
+
+
+def test_other_targets_are_ten_files_targets_per_folder() -> None:
+    files = monorepo.other_targets(23)
+    builds = {path: text for path, text in files.items() if path.endswith("/BUILD")}
+    assert len(builds) == 3 and sum(text.count("files(") for text in builds.values()) == 23
+    assert 'files(name="f0", sources=["f0.txt"])' in builds["src/lib0000/BUILD"]
+    assert "src/lib0002/f2.txt" in files and "src/lib0002/f3.txt" not in files
+
+
+def test_samples_report_the_median_and_the_range() -> None:
+    samples = Samples((3.0, 1.0, 30.0), (2, 1, 9))
+    assert samples.median == 3.0 and samples.median_builds == 2
+    row = Row.of("s", "cold", "plugin", samples)
+    assert (row.seconds, row.low, row.high, row.count, row.builds) == (3.0, 1.0, 30.0, 3, 2)
+    line = results_table([row]).splitlines()[2]
+    assert "| 3.00 " in line and "1.00–30.0 (n=3)" in line
