@@ -18,7 +18,7 @@ from pants.engine.target import (
 )
 
 from pants_kolla import dialects
-from pants_kolla.image_graph import ImageNode, display, where
+from pants_kolla.image_graph import ImageGraphError, ImageNode, display, where
 from pants_kolla.input_error import KollaInputError
 from pants_kolla.naming import NamingScheme
 from pants_kolla.overrides import TemplateOverride, TemplateOverrideError, chain_overrides
@@ -61,6 +61,11 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
     )
     node, parent = link.node, link.parent
     assert parent is not None, "rootfs targets are not rendered"
+    try:
+        # Names (options included) are in templates' context: a bad one is named before anything renders.
+        naming.check_unique([node, parent])
+    except ImageGraphError as e:
+        raise KollaInputError(str(e)) from None
     libraries = await Get(Targets, Addresses(library_addresses.addresses))
     template_path = wrapped.target[KollaTemplateField].file_path
     overrides = await _template_overrides(wrapped.target, kolla)
