@@ -209,7 +209,7 @@ def cmd_build(args) -> int:
             with timed(log, "load the normalized image"):
                 kolla_docker.load(built.client, os.path.abspath(args.out), built.parent_id)
             with timed(log, "remove the un-normalized image"):
-                kolla_docker.remove_build(built.client, built.image_id, image_id)
+                kolla_docker.remove_build(built.client, built.image_id, image_id, built.parent_id)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
 

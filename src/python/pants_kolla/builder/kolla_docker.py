@@ -120,22 +120,38 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
     return image_id
 
 
-def remove_build(client, built_id: str, normalized_id: str) -> None:
-    """Remove the un-normalized image a build made, and with it the untagged intermediate images of its
-    steps: only the normalized image is ever used (children build FROM it), so these would only fill the
-    engine's disk, by about one image per rebuild."""
+def remove_build(client, built_id: str, normalized_id: str, parent_id: str) -> None:
+    """Remove the un-normalized image a build made and the intermediate images of its steps: only the
+    normalized image is ever used (children build FROM it), so these would only fill the engine's disk,
+    by about one image per rebuild.
+
+    Each is removed without pruning, walking down to the image the build started FROM: the engine's own
+    pruning would go on through that parent too, since images are untagged until the run names them,
+    and children still to be built (and `package`'s tagging) need it."""
     import docker.errors
 
-    if built_id == normalized_id:
+    if built_id == normalized_id or not parent_id:
         return
-    try:
-        client.api.remove_image(built_id, force=False, noprune=False)
-    except docker.errors.ImageNotFound:
-        pass
-    except docker.errors.APIError as e:
-        # Still in use (a concurrent build started FROM one of its steps through the layer cache): the
-        # engine keeps it, which is harmless; the next rebuild of this image removes its own.
-        print(f"kept the un-normalized image {built_id}: {e}", file=sys.stderr)
+    chain = []
+    current = built_id
+    while current and current not in (parent_id, normalized_id) and len(chain) < 1000:
+        image = _inspect(client, current)
+        if image is None or image.get("RepoTags"):
+            break  # gone already, or named by someone: not ours to remove
+        chain.append(current)
+        current = image.get("Parent", "")
+    if current != parent_id:
+        chain = chain[:1]  # the walk did not reach the parent: remove only the build's own image
+    for image_id in chain:
+        try:
+            client.api.remove_image(image_id, force=False, noprune=True)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as e:
+            # Still in use (a concurrent build started FROM one of its steps through the layer cache): the
+            # engine keeps it and what it stands on, which is harmless.
+            print(f"kept the un-normalized image {image_id}: {e}", file=sys.stderr)
+            return
 
 
 def save(client, ref: str, saved_dir: str) -> None:
