@@ -73,7 +73,7 @@ def test_a_silent_step_longer_than_the_client_timeout_is_not_a_lost_engine(
     try:
         assert docker_client.images.get(image_id).labels["run"] == marker
     finally:
-        kolla_docker.remove_build(docker_client, image_id, "")
+        kolla_docker.remove_build(docker_client, image_id, "", sleeper_image)
 
 
 def test_removing_a_build_removes_its_step_images(kolla_docker, sleeper_image, tmp_path,
@@ -83,6 +83,23 @@ def test_removing_a_build_removes_its_step_images(kolla_docker, sleeper_image, t
                                             f'RUN ["/bin/sleep", "0"]\nLABEL second="step"\n')
     steps = docker_client.images.list(all=True, filters={"label": f"run={marker}"})
     assert len(steps) == 3  # LABEL, RUN, LABEL: the classic builder keeps one image per step
-    kolla_docker.remove_build(docker_client, image_id, "")
+    kolla_docker.remove_build(docker_client, image_id, "", sleeper_image)
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(sleeper_image)  # the parent stays
+
+
+def test_removing_a_build_keeps_its_untagged_parent(kolla_docker, sleeper_image, tmp_path,
+                                                    docker_client) -> None:
+    """Images are named only after a run, so a parent is untagged while its children build: the engine's
+    own pruning would remove it with the child's steps, and `package` could then not tag it."""
+    marker = uuid.uuid4().hex
+    (tmp_path / "parent").mkdir()
+    (tmp_path / "child").mkdir()
+    parent_id = build(kolla_docker, tmp_path / "parent", f'FROM {sleeper_image}\nLABEL parent="{marker}"\n')
+    assert not docker_client.images.get(parent_id).tags
+    child_id = build(kolla_docker, tmp_path / "child", f'FROM {parent_id}\nLABEL run="{marker}"\n'
+                                                       f'RUN ["/bin/sleep", "0"]\n')
+    kolla_docker.remove_build(docker_client, child_id, "", parent_id)
+    assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
+    assert docker_client.images.get(parent_id)  # the parent stays
+    docker_client.api.remove_image(parent_id, noprune=True)
