@@ -1,7 +1,8 @@
 """Monorepo CI on a real git repository, a nested Pants and a real engine: `--changed-since` (with
 `--changed-dependents=transitive`) selects exactly the images whose rendered inputs changed and their
 descendants, and builds only those; `publish` with the same selection pushes exactly those; a file spec
-selects its owner; a broken BUILD file in a folder nobody selects changes nothing."""
+selects its owner; a run from a subdirectory reports in the build root's dist/; a broken BUILD file in a
+folder nobody selects changes nothing."""
 
 from __future__ import annotations
 
@@ -119,6 +120,16 @@ def test_a_file_spec_selects_its_owner(repo):
     by_file = repo.pants("package", "images/b/site.j2")  # the override file's owner: image b
     assert by_file.returncode == 0, by_file.stderr[-3000:]
     assert summary_names(repo) == refs(repo, "b")
+
+
+def test_a_run_from_a_subdirectory_writes_its_reports_at_the_build_root(repo):
+    """Specs are relative to the subdirectory; dist/ is the build root's, as in Pants' own goals (the
+    nested Pants runs without pantsd, so its working directory is the subdirectory)."""
+    (repo.root / "dist/kolla-summary.json").unlink()
+    run = repo.pants("package", "./a-child", cwd="images")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert summary_names(repo) == refs(repo, "a-child")
+    assert not (repo.root / "images/dist").exists()
 
 
 def test_a_broken_build_file_in_an_unselected_folder_changes_nothing(repo):

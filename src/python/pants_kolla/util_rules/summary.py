@@ -21,6 +21,7 @@ import os
 import uuid
 from dataclasses import dataclass
 
+from pants.base.build_root import BuildRoot
 from pants.core.goals.package import PackageSubsystem
 from pants.core.goals.publish import PublishSubsystem
 from pants.core.util_rules.distdir import DistDir
@@ -108,7 +109,11 @@ def _failure_message(results: list[ImageBuildResult], outcomes: dict[Address, Im
 
 @rule(desc="Build, load and report the Kolla images of the run")
 async def kolla_run_summary(
-    request: KollaRunRequest, kolla: KollaSubsystem, dist_dir: DistDir, goals: CurrentExecutingGoals
+    request: KollaRunRequest,
+    kolla: KollaSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+    goals: CurrentExecutingGoals,
 ) -> KollaRunSummary:
     naming = kolla.naming()
     graph = await Get(ImageGraph, ImageGraphRequest(request.addresses))
@@ -137,7 +142,9 @@ async def kolla_run_summary(
         for r in to_write
     )
     dist_images = {r.address: dist for r, dist in zip(to_write, written)}
-    root = str(dist_dir.relpath)
+    # dist/ of the build root, like Pants' own goals: the process's working directory may be a subdirectory
+    # (`cd images && ../pants --no-pantsd package ./cron`).
+    root = os.path.join(build_root.path, dist_dir.relpath)
     packages = {}
     for result in results:
         folder = naming.dist_dir(graph.node(result.address))
