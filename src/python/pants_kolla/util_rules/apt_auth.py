@@ -6,6 +6,12 @@ remote. The credentials instead go to an apt `auth.conf` file in a named cache, 
 rewritten (emptied without credentials) every run; the builder gives it to apt for the rootfs build only
 and removes it from the tree before it is packed. The rootfs does not depend on the credentials, so
 changing them rebuilds nothing. Runs at once with different credentials share the file (last one wins).
+
+Per session, through Pants' public mechanism: the file is written by a rule returning `PerSession`
+(util_rules/per_session.py: its `EngineAwareReturnType.cacheable()` is False, "an uncacheable value is
+recomputed in each Session"), so every run writes its own credentials, whatever an earlier run or pantsd
+wrote. That rule returns a write failure instead of raising it (a raised error would be memoized);
+`rootfs_mirror` raises it.
 """
 
 from __future__ import annotations
@@ -13,16 +19,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pants.engine.rules import _uncacheable_rule, collect_rules
+from pants.engine.rules import collect_rules, rule
 from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 from pants_kolla.mirror_auth import split_credentials
 from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.util_rules.per_session import PerSession
 
 NAMED_CACHE = "kolla_apt_auth"
 SANDBOX_DIR = ".kolla_apt_auth"
 SANDBOX_FILE = f"{SANDBOX_DIR}/auth.conf"
+
+
+class AptAuthUnwritable(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -42,12 +54,30 @@ def write_auth_file(named_caches_dir: str, content: str) -> None:
     os.replace(tmp, path)
 
 
-# Uncacheable: the file must hold this run's credentials, whatever an earlier run (or pantsd) wrote.
-@_uncacheable_rule(desc="Hand the Debian mirror's credentials to rootfs builds")
-async def rootfs_mirror(kolla: KollaSubsystem, global_options: GlobalOptions) -> RootfsMirror:
+@dataclass(frozen=True)
+class AptAuthWritten(PerSession):
+    """The auth file, rewritten in this session: it must hold this run's credentials."""
+
+    url: str  # the mirror without credentials
+    error: str = ""
+
+
+@rule(desc="Hand the Debian mirror's credentials to rootfs builds", level=LogLevel.DEBUG)
+async def write_apt_auth(kolla: KollaSubsystem, global_options: GlobalOptions) -> AptAuthWritten:
     mirror = split_credentials(kolla.debian_mirror)
-    write_auth_file(str(global_options.named_caches_dir), mirror.auth_conf)
-    return RootfsMirror(mirror.url, FrozenDict({NAMED_CACHE: SANDBOX_DIR}))
+    try:
+        write_auth_file(str(global_options.named_caches_dir), mirror.auth_conf)
+    except OSError as e:
+        return AptAuthWritten(mirror.url, f"Cannot write the apt auth file for [kolla].debian_mirror's "
+                                          f"credentials in [GLOBAL].named_caches_dir: {e.strerror}: {e.filename}")
+    return AptAuthWritten(mirror.url)
+
+
+@rule(desc="Find the Debian mirror of rootfs builds", level=LogLevel.DEBUG)
+async def rootfs_mirror(written: AptAuthWritten) -> RootfsMirror:
+    if written.error:
+        raise AptAuthUnwritable(written.error)
+    return RootfsMirror(written.url, FrozenDict({NAMED_CACHE: SANDBOX_DIR}))
 
 
 def rules():
