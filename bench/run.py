@@ -3,7 +3,7 @@
 run, and print a markdown table of times, ratios and the issue's targets (issue 7).
 
     export DOCKER_HOST=unix:///var/tmp/kolla-dockerd/docker.sock
-    python3 bench/run.py [--sizes 10,30] [--sections render,real,scaling,monorepo] [--keep]
+    python3 bench/run.py [--sizes 10,30] [--sections render,real,scaling,monorepo,remote] [--keep]
 
 Every timed row is the median of SAMPLES runs (cold rows too: each sample gets inputs of its own so
 that it misses every cache), printed with the fastest and slowest sample; targets are judged at the
@@ -235,6 +235,44 @@ class Bench:
             self.check(f"cold ≤ 0.8 × Peer B (real tree, engine layers cold, {label})",
                        f"{seconds(samples.median)} s vs {seconds(cold_b.median)} s = {r:.2f}×", r <= 0.8)
 
+    def remote(self) -> None:
+        """The real-tree subset cold on this machine vs cold on a co-located REAPI executor (Bazel's
+        remote worker, as in the tests): the executor's own overhead. Then a second checkout at another
+        path with an empty local store: every build a remote cache hit. Docker builder throughout (the
+        default here). Each cold sample has a maintainer of its own (every template misses the caches)
+        and an empty local store; the remote samples share the worker, whose CAS is then warm only for
+        the rootfs and the builder PEX, as a CI executor's would be."""
+        from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
+
+        s = "remote execution"
+        local = self.plugin_repo("remote-local")
+        cold_local = self.row(s, "cold, local execution", PLUGIN, self.sampled(
+            lambda i: local.pants(f"--kolla-maintainer=bench-{self.tag}-local{i}",
+                                  f"--local-store-dir={self.work / f'store-local{i}'}", "package", "images::")),
+            "--no-pantsd, empty local store")
+        caches = self.work / "worker-caches"
+        link = caches / "kolla_engine/docker.sock"
+        link.parent.mkdir(parents=True)
+        link.symlink_to(os.environ["DOCKER_HOST"].removeprefix("unix://"))  # the worker host's engine
+        python = subprocess.run(["python3.9", "-c", "import sys; print(sys.base_prefix)"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        with RemoteWorker(self.work / "worker") as worker:
+            opts = worker.pants_options(caches, f"{python}/bin")
+            first = self.plugin_repo("remote-1")
+            cold = self.row(s, "cold, remote execution (co-located Bazel worker)", PLUGIN, self.sampled(
+                lambda i: first.pants(*opts, f"--kolla-maintainer=bench-{self.tag}-remote{i}",
+                                      f"--local-store-dir={self.work / f'store-r1-{i}'}", "package", "images::")),
+                "--no-pantsd, empty local store")
+            second = self.plugin_repo("elsewhere/remote-2")
+            last = f"--kolla-maintainer=bench-{self.tag}-remote{SAMPLES - 1}"
+            self.row(s, "second checkout, empty local store: remote cache hits", PLUGIN, self.sampled(
+                lambda i: second.pants(*opts, last, f"--local-store-dir={self.work / f'store-r2-{i}'}",
+                                       "package", "images::")),
+                f"--no-pantsd; images already in the engine; {worker.received()} actions reached the worker")
+        r = ratio(cold.median, cold_local.median)
+        self.check("remote cold ≤ 1.15 × local cold (real tree)",
+                   f"{seconds(cold.median)} s vs {seconds(cold_local.median)} s = {r:.2f}×", r <= 1.15)
+
     def scaling(self, sizes: list[int]) -> None:
         noops: dict[int, float] = {}
         floors: dict[int, float] = {}
@@ -391,6 +429,8 @@ def main() -> int:
             bench.render()
         if "real" in sections:
             bench.real_tree()
+        if "remote" in sections:
+            bench.remote()
         if "scaling" in sections:
             bench.scaling([int(n) for n in args.sizes.split(",")])
         if "monorepo" in sections:

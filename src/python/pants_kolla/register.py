@@ -22,6 +22,7 @@ from pants_kolla.util_rules import (
     render,
     summary,
     template_libraries,
+    worker,
 )
 
 
@@ -38,6 +39,7 @@ def rules():
         *context.rules(),
         *build.rules(),
         *load.rules(),
+        *worker.rules(),
         *summary.rules(),
         *dist_image.rules(),
         *context_pex.rules(),

@@ -10,13 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from pants_kolla_tests.registry_fixture import free_port
+from pants_kolla_tests.server_process import stop_group, wait_listening
 
 BUILDGRID_VERSION = "0.4.4"
 CACHE_ROOT = Path(os.environ.get("PANTS_KOLLA_CACHE") or Path.home() / ".cache/pants-kolla")
@@ -83,22 +81,8 @@ class BuildGridCache:
                                      stdout=open(self.root / "log", "wb"), stderr=subprocess.STDOUT,
                                      start_new_session=True)  # its own group: stop() ends its children
         host, port = self.address.split(":")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.root / "log").read_text()
-            try:
-                socket.create_connection((host, int(port)), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise TimeoutError(f"BuildGrid did not listen on {self.address}: {(self.root / 'log').read_text()}")
+        wait_listening(self.proc, host, int(port), self.root / "log", timeout=60)
+        return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc, grace=15)

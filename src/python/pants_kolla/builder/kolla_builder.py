@@ -10,6 +10,7 @@ directory and the build log), so Pants caches the image by content. Subcommands:
           back: children build FROM it) or buildah
   load    make sure the engine holds an archived image under the given tags (per-session step)
   push    push an image the engine holds to a registry (`publish`)
+  probe   report the builders this machine has (kolla_probe.py; under remote execution, the worker's)
 
 Exit codes: builder_exit_codes.py (shared with the rules).
 """
@@ -21,6 +22,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -49,7 +52,8 @@ def print_log_tail(log_path: str, headline: str) -> None:
 
 def cmd_rootfs(args) -> int:
     if shutil.which("mmdebstrap") is None:
-        print("mmdebstrap is not installed: apt-get install -y mmdebstrap", file=sys.stderr)
+        print(f"mmdebstrap is not installed on {socket.gethostname()} (where this build ran): "
+              "apt-get install -y mmdebstrap", file=sys.stderr)
         return exit_codes.BUILD_FAILED
     rootfs_tar = os.path.abspath("rootfs.tar")
     argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
@@ -179,6 +183,19 @@ def _normalize(args, built: Built, saved_dir: str, log) -> str:
         return kolla_archive.normalize_saved_image(saved_dir, out, UNNAMED, args.epoch, work, args.parent)
 
 
+def normalize_modes(context: str) -> None:
+    """Give context files the modes a local Pants sandbox gives them (0755 if the owner may execute,
+    else 0644; folders 0755): remote workers materialize inputs with other modes (Bazel's: 0744), and
+    a COPY'd file's mode is part of the layer, so the image ID would depend on where it was built."""
+    for folder, dirs, files in os.walk(context):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                executable = os.stat(path).st_mode & stat.S_IXUSR
+                os.chmod(path, 0o755 if executable else 0o644)
+
+
 def cmd_build(args) -> int:
     context = os.path.abspath(args.context)
     # The kolla_image field rejects these when the BUILD file is parsed; a direct caller gets one line.
@@ -186,6 +203,7 @@ def cmd_build(args) -> int:
     if malformed:
         print(f"--build-arg must be NAME=value, got: {', '.join(malformed)}", file=sys.stderr)
         return exit_codes.USAGE
+    normalize_modes(context)
     build_args = dict(kv.split("=", 1) for kv in args.build_arg)
     saved_dir = os.path.abspath("saved")
     with open(args.log, "w") as log:
@@ -272,7 +290,14 @@ def main(argv: list[str]) -> int:
     push.add_argument("--insecure", action="store_true")
     push.add_argument("--retries", type=int, default=3)
 
+    probe = sub.add_parser("probe")
+    probe.add_argument("--out", required=True)
+
     args = parser.parse_args(argv)
+    if args.command == "probe":
+        import kolla_probe
+
+        return kolla_probe.cmd_probe(args)
     if args.command == "push":
         import kolla_push
 

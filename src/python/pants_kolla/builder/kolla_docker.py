@@ -17,16 +17,23 @@ class BuildFailed(Exception):
     pass
 
 
-def connect():
+def client_from_env(timeout: int):
     import docker
-    import docker.errors
 
     # The rule hands us the engine socket relative to the sandbox (see util_rules/engine.py).
     relative_socket = os.environ.get("KOLLA_ENGINE_SOCKET")
     if relative_socket:
-        os.environ["DOCKER_HOST"] = "unix://" + os.path.abspath(relative_socket)
+        # The link's target, not the link: a socket path is limited to 108 bytes, and a remote worker's
+        # sandbox paths are long.
+        os.environ["DOCKER_HOST"] = "unix://" + os.path.realpath(relative_socket)
+    return docker.from_env(timeout=timeout)
+
+
+def connect():
+    import docker.errors
+
     try:
-        client = docker.from_env(timeout=900)
+        client = client_from_env(timeout=900)
         client.ping()
         return client
     except docker.errors.DockerException as e:

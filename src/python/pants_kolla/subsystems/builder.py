@@ -13,7 +13,7 @@ BUILDER_MODULE = "kolla_builder"
 # The builder's modules, shipped as resources of this package and run outside Pants.
 EXIT_CODES_FILE = "builder_exit_codes.py"
 BUILDER_FILES = ("kolla_builder.py", "kolla_archive.py", "kolla_layers.py", "kolla_docker.py",
-                 "kolla_buildah.py", "kolla_push.py")
+                 "kolla_buildah.py", "kolla_push.py", "kolla_probe.py")
 
 
 class KollaBuilder(PythonToolBase):

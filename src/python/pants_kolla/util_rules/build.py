@@ -51,13 +51,23 @@ from pants_kolla.target_types import (
 from pants_kolla.util_rules.apt_auth import SANDBOX_FILE as APT_AUTH_FILE
 from pants_kolla.util_rules.apt_auth import RootfsMirror
 from pants_kolla.util_rules.context import ContextFilesRequest
-from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, how_to_start_engine
+from pants_kolla.util_rules.engine import (
+    BuilderBackend,
+    EngineUnreachable,
+    RemoteExecution,
+    how_to_start_engine,
+)
 from pants_kolla.util_rules.image_graph import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.prerequisites import BuildPrerequisites
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
 
 # The builder drives root-equivalent tools; give it a fixed PATH, never the user's.
 FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# With remote cache reads, Pants starts each action while it looks the action cache up and cancels it on a
+# hit; a remote worker has by then begun the build (Bazel's runs it to the end). Under remote execution
+# builds wait this long for the lookup first (not in the cache key): a lookup takes milliseconds with
+# `--cache-content-behavior=validate`; `fetch` (the default) waits for the outputs (seconds for a rootfs).
+REMOTE_LOOKUP_HEAD_START_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,14 @@ class BuilderPex:
     pex: VenvPex
 
 
+@dataclass(frozen=True)
+class UncheckedBuilderPex:
+    """The builder before the prerequisites check: for the remote worker's probe, which that check
+    waits for (util_rules/worker.py). Everything else takes `BuilderPex`."""
+
+    pex: VenvPex
+
+
 def with_immutable_inputs(process: Process, **digests: Digest) -> Process:
     """Hand big inputs (image archives) as immutable inputs: Pants materializes each digest once and
     links it into every sandbox, instead of copying gigabytes per process. They stay in the cache key."""
@@ -111,11 +129,20 @@ async def _layers_of(archive: Digest) -> Digest:
 
 
 @rule(desc="Prepare the kolla image builder")
-async def builder_pex(builder: KollaBuilder, prerequisites: BuildPrerequisites) -> BuilderPex:
-    # `prerequisites` first: on a fresh machine without them, fail in seconds, not after the PEX.
+async def unchecked_builder_pex(builder: KollaBuilder) -> UncheckedBuilderPex:
+    # Under remote execution: the executor answers (one clear error, not Pants' ~50 s of retries).
+    (await Get(RemoteExecution)).check()
     script = await Get(Digest, CreateDigest, builder.script_digest_request())
     pex = await Get(VenvPex, PexRequest, builder.to_pex_request(sources=script))
-    return BuilderPex(pex)
+    return UncheckedBuilderPex(pex)
+
+
+@rule
+async def builder_pex(prerequisites: BuildPrerequisites) -> BuilderPex:
+    prerequisites.checked()
+    # `prerequisites` first: on a fresh machine without them, fail in seconds, not after the PEX
+    # (under remote execution they are the worker's, probed with the unchecked PEX).
+    return BuilderPex((await Get(UncheckedBuilderPex)).pex)
 
 
 def _attempt(process: Process, attempt: int) -> Process:
@@ -123,8 +150,9 @@ def _attempt(process: Process, attempt: int) -> Process:
     so the retry must differ; it differs only in fields outside the cache key (the description and the
     remote-cache speculation delay, which no local run reads), so a retry that succeeds is cached under
     the very key a later run's first attempt looks up, and `[kolla].retries` is in no key."""
+    delay = process.remote_cache_speculation_delay_millis + attempt  # on top of a remote head start
     return dataclasses.replace(process, description=f"{process.description} (retry {attempt})",
-                               remote_cache_speculation_delay_millis=attempt)
+                               remote_cache_speculation_delay_millis=delay)
 
 
 def _named(manifest: bytes, ref: str) -> CreateDigest:
@@ -162,6 +190,9 @@ async def _run_builder(
     )
     if parent is not None:
         process = with_immutable_inputs(process, parent=parent.build_input)
+    if (await Get(RemoteExecution)).remote:
+        process = dataclasses.replace(process,
+                                      remote_cache_speculation_delay_millis=REMOTE_LOOKUP_HEAD_START_MS)
     result = await Get(FallibleProcessResult, Process, process)
     for attempt in range(1, retries + 1):
         if result.exit_code != exit_codes.TRANSIENT:

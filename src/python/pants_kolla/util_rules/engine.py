@@ -4,16 +4,22 @@ A process's env is part of its cache key, so `DOCKER_HOST=unix:///home/me/...` w
 checkout and machine miss the (remote) cache. Unix sockets are instead exposed through a named cache
 (`.kolla_engine/docker.sock` inside every sandbox, a symlink to the real socket), whose host path never
 enters the key.
+
+Under remote execution (util_rules/worker.py) builds run on the worker and use the worker host's engine:
+the same named cache, which the worker host links to its engine's socket. What is asked of the engine
+then (is it there, its version) is asked on the worker, by a process, not here.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from pants.core.util_rules.environments import EnvironmentsSubsystem, EnvironmentTarget, RemotePlatformField
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
@@ -33,12 +39,18 @@ class EngineUnreachable(Exception):
     pass
 
 
+class ExecutorUnreachable(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class EngineEndpoint:
     docker_host: str
     env: FrozenDict[str, str]
     append_only_caches: FrozenDict[str, str]
     version: str
+    # The remote worker whose engine this is (remote execution); "" for an engine this machine reaches.
+    remote_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,63 @@ class BuilderBackend:
     kind: str
     version: str
     engine: EngineEndpoint | None
+
+
+@dataclass(frozen=True)
+class RemoteExecution(PerSession):
+    """Whether this run's processes execute remotely (`--remote-execution`, or a `remote_environment`),
+    and whether the executor answers now (it may have gone away since the last run)."""
+
+    remote: bool
+    address: str
+    unreachable: str = ""
+
+    def check(self) -> None:
+        if self.unreachable:
+            raise ExecutorUnreachable(self.unreachable)
+
+
+@dataclass(frozen=True)
+class WorkerTools(PerSession):
+    """The builders the machine that runs this run's processes has (kolla_probe.py, util_rules/worker.py)."""
+
+    host: str
+    docker: str | None  # the engine's version
+    docker_where: str
+    buildah: str | None
+    where: str  # "the remote worker <host> (<executor address>)"
+
+
+def unreachable(address: str, option: str) -> str:
+    """One TCP connect, so that a down executor is one clear line (Pants alone retries for ~50 s, then
+    says `Unavailable: tcp connect error` without naming the address). "" when it answers."""
+    url = urlparse(address)
+    default_port = 443 if url.scheme in ("grpcs", "https") else 80
+    try:
+        socket.create_connection((url.hostname or "localhost", url.port or default_port), timeout=10).close()
+    except OSError as e:
+        return (
+            f"The remote executor at {address} does not answer ({option}): {e.strerror or e}. Start it "
+            "or fix the address, or run without --remote-execution."
+        )
+    return ""
+
+
+@rule(desc="Check the remote executor", level=LogLevel.DEBUG)
+async def remote_execution(
+    global_options: GlobalOptions, environments: EnvironmentsSubsystem, env_tgt: EnvironmentTarget
+) -> RemoteExecution:
+    remote = environments.remote_execution_used_globally(global_options) or bool(
+        env_tgt.val is not None and env_tgt.val.has_field(RemotePlatformField)
+    )
+    if not remote:
+        return RemoteExecution(False, "")
+    address = global_options.remote_execution_address or ""
+    store = global_options.remote_store_address or ""
+    problem = unreachable(address, "--remote-execution-address")
+    if not problem and store and store != address:
+        problem = unreachable(store, "--remote-store-address")
+    return RemoteExecution(True, address, problem)
 
 
 def how_to_start_engine(docker_host: str) -> str:
@@ -69,6 +138,37 @@ def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
     tmp = f"{link}.{os.getpid()}"
     os.symlink(socket_path, tmp)
     os.replace(tmp, link)
+
+
+def _worker_engine(tools: WorkerTools) -> EngineEndpoint:
+    if tools.docker is None:
+        raise EngineUnreachable(
+            f"No Docker engine answers on {tools.where} at {tools.docker_where}: `[kolla].builder = "
+            f"\"docker\"` needs an engine on every worker, its socket linked as "
+            f"<--remote-execution-append-only-caches-base-path>/{NAMED_CACHE}/docker.sock; or use "
+            f"`[kolla].builder = \"buildah\"` (buildah and mmdebstrap on the workers)."
+        )
+    return EngineEndpoint(
+        f"the engine of {tools.where}",
+        FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET}),
+        FrozenDict({NAMED_CACHE: os.path.dirname(SANDBOX_SOCKET)}),
+        tools.docker,
+        tools.host,
+    )
+
+
+async def _worker_backend(builder: BuilderChoice) -> BuilderBackend:
+    tools = await Get(WorkerTools)
+    if builder == BuilderChoice.docker or (builder == BuilderChoice.auto and tools.docker is not None):
+        return BuilderBackend("docker", tools.docker or "", _worker_engine(tools))
+    if tools.buildah is None:
+        raise EngineUnreachable(
+            f"buildah is not installed on {tools.where}"
+            + (" and no Docker engine answers there" if builder == BuilderChoice.auto else "")
+            + ": `[kolla].builder = \"buildah\"` needs buildah (and mmdebstrap) on every worker "
+            "(apt-get install -y buildah mmdebstrap)."
+        )
+    return BuilderBackend("buildah", tools.buildah, None)
 
 
 @dataclass(frozen=True)
@@ -103,7 +203,11 @@ async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
 
 
 @rule(desc="Check that the Docker engine answers", level=LogLevel.DEBUG)
-async def engine_endpoint(probe: EngineProbe) -> EngineEndpoint:
+async def engine_endpoint(remote: RemoteExecution) -> EngineEndpoint:
+    if remote.remote:
+        remote.check()
+        return _worker_engine(await Get(WorkerTools))
+    probe = await Get(EngineProbe)
     if probe.endpoint is None:
         raise EngineUnreachable(probe.unreachable)
     return probe.endpoint
@@ -124,6 +228,10 @@ async def probe_buildah() -> BuildahProbe:
 
 @rule(desc="Choose the image builder", level=LogLevel.DEBUG)
 async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
+    remote = await Get(RemoteExecution)
+    if remote.remote:
+        remote.check()
+        return await _worker_backend(kolla.builder)
     if kolla.builder in (BuilderChoice.auto, BuilderChoice.docker):
         probe = await Get(EngineProbe)
         if probe.endpoint is not None:

@@ -59,6 +59,8 @@ def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
 @rule(desc="Ask which engine names still hold")
 async def trusted_engine_names() -> TrustedEngineNames:
     engine = await Get(EngineEndpoint)
+    if engine.remote_host:  # a remote worker's engine: the load process asks it (see util_rules/worker.py)
+        return TrustedEngineNames(engine.docker_host, frozenset(), None)
     names, token = engine_watch.watch_for(engine.docker_host).snapshot()
     logger.debug(f"Engine names trusted without asking: {len(names)} "
                  "(no image event since a run checked them)")
@@ -72,7 +74,7 @@ async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedIm
     if (image.ref, image.image_id) in trusted.names:
         return LoadedImage(image.ref, image.image_id)
     try:
-        if _tag_if_present(engine.docker_host, image):
+        if not engine.remote_host and _tag_if_present(engine.docker_host, image):
             engine_watch.record(trusted.docker_host, trusted.token, image.ref, image.image_id)
             return LoadedImage(image.ref, image.image_id)
     except engine_api.EngineApiError as e:

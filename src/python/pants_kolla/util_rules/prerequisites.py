@@ -8,10 +8,11 @@ import shutil
 from dataclasses import dataclass
 
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.rules import Get, _uncacheable_rule, collect_rules
+from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
 
-from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable
+from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, RemoteExecution
+from pants_kolla.util_rules.per_session import PerSession
 
 MMDEBSTRAP_MISSING = "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
 
@@ -21,12 +22,23 @@ class MissingPrerequisites(Exception):
 
 
 @dataclass(frozen=True)
-class BuildPrerequisites:
-    backend: BuilderBackend
+class BuildPrerequisites(PerSession):
+    """Checked in every session (a tool may have been installed, or an engine started, since the last
+    run): the failure is returned, and raised by `checked`, so that it is not memoized."""
+
+    backend: BuilderBackend | None
+    missing: tuple[str, ...] = ()
+
+    def checked(self) -> BuilderBackend:
+        if self.missing or self.backend is None:
+            raise MissingPrerequisites(
+                "Nothing was built: tools the builds need are missing.\n"
+                + "\n".join(f"- {m}" for m in self.missing)
+            )
+        return self.backend
 
 
-# Uncacheable: a tool may have been installed (or an engine started) since the last run.
-@_uncacheable_rule(desc="Check the tools image builds need")
+@rule(desc="Check the tools image builds need")
 async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisites:
     missing = []
     backend = None
@@ -34,16 +46,15 @@ async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisit
         backend = await Get(BuilderBackend)
     except EngineUnreachable as e:
         missing.append(str(e))
-    # The client's PATH, not pantsd's. With remote cache reads a rootfs usually comes from the cache:
-    # then a missing mmdebstrap is reported by the rootfs build, if one has to run.
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"]))
-    if not global_options.remote_cache_read and shutil.which("mmdebstrap", path=env.get("PATH")) is None:
-        missing.append(MMDEBSTRAP_MISSING)
-    if missing or backend is None:
-        raise MissingPrerequisites(
-            "Nothing was built: tools the builds need are missing.\n" + "\n".join(f"- {m}" for m in missing)
-        )
-    return BuildPrerequisites(backend)
+    # Under remote execution the backend is what the worker's probe reported (util_rules/worker.py): no
+    # tool of this machine matters, and a rootfs build names the worker lacking mmdebstrap.
+    if not (await Get(RemoteExecution)).remote:
+        # The client's PATH, not pantsd's. With remote cache reads a rootfs usually comes from the cache:
+        # then a missing mmdebstrap is reported by the rootfs build, if one has to run.
+        env = await Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"]))
+        if not global_options.remote_cache_read and shutil.which("mmdebstrap", path=env.get("PATH")) is None:
+            missing.append(MMDEBSTRAP_MISSING)
+    return BuildPrerequisites(backend, tuple(missing))
 
 
 def rules():

@@ -1,0 +1,139 @@
+"""Cached remote execution on a real REAPI executor (Bazel's remote worker, reapi_worker_fixture.py), with
+both builders, on a tiny tree (rootfs -> base -> ok; base COPYs an executable file, whose mode the worker
+materializes differently from a local sandbox).
+
+- every process of a remote `package` runs on the worker (`--stats-log`: no local execution; the worker's
+  log names each build), and the images equal those a local build makes from the same inputs;
+- a second checkout at another path, with an empty local store (and, for docker, a fresh engine) builds
+  nothing and ends with every image (in that engine, or in dist/);
+- an unreachable executor, and a worker lacking the builder, fail with one clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pants_kolla_tests.engine_fixture import FreshEngine
+from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
+from pants_kolla_tests.registry_fixture import free_port
+from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.tiny_tree import MACROS, image
+
+IMAGES = ("tiny-rootfs", "base", "ok")
+
+
+def tiny_repo(path: Path, tag: str) -> ScratchRepo:
+    repo = ScratchRepo(path, tag=tag)
+    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
+    repo.write("images/macros.j2", MACROS)
+    repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
+    image(repo, "base", "infra", "images/rootfs", "COPY start.sh /usr/local/bin/start.sh\nRUN echo base > /base.txt\n",
+          extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
+    repo.write("images/base/start.sh", "#!/bin/sh\necho started\n")
+    os.chmod(repo.root / "images/base/start.sh", 0o755)
+    image(repo, "ok", "infra", "images/base", "RUN echo ok > /ok.txt\n")
+    return repo
+
+
+def completed_builds(run) -> list[str]:
+    """Builds that ran to completion: with remote cache reads Pants may start an action while the cache
+    lookup is in flight and cancel it on a hit (`Canceled: Building ...`), which is not a build."""
+    return sorted(re.findall(r"Completed: Building (kolla/\S+)", run.stderr))
+
+
+def stat(run, name: str) -> int:
+    """A counter from `--stats-log` (0 when Pants did not count any)."""
+    match = re.search(rf"^\s*{name}: (\d+)$", run.stderr, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def link_engine(caches_base: Path, docker_host: str) -> None:
+    """What a worker host running the docker builder provides: its engine's socket in the named cache."""
+    link = caches_base / "kolla_engine/docker.sock"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(docker_host.removeprefix("unix://"))
+
+
+def builds_on_worker(worker: RemoteWorker) -> list[str]:
+    return [argv for argv in worker.executed() if re.search(r" (rootfs|build) ", argv)]
+
+
+@pytest.mark.parametrize("builder", ["buildah", "docker"])
+def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path, builder, docker_client):
+    tag = f"re{uuid.uuid4().hex[:10]}"  # nothing built before: run 1 must execute every build remotely
+    caches_base = tmp_path / "worker-caches"
+    caches_base.mkdir()
+    kolla = [f"--kolla-builder={builder}"]
+    with RemoteWorker(tmp_path / "worker") as worker:
+        link_engine(caches_base, os.environ["DOCKER_HOST"])
+        first = tiny_repo(tmp_path / "ci-1/repo", tag)
+        remote = first.pants(*worker.pants_options(caches_base), *kolla, "--stats-log",
+                             f"--local-store-dir={tmp_path / 'store-1'}", "package", "images/::")
+        assert remote.returncode == 0, remote.stderr[-5000:]
+        # Every process of the run (PEX set-up, probe, builds, loads) executed on the worker.
+        assert stat(remote, "local_execution_requests") == 0, remote.stderr[-5000:]
+        assert stat(remote, "remote_execution_requests") == stat(remote, "remote_execution_success") > 0
+        assert remote.built == sorted(first.ref(name) for name in IMAGES)
+        builds = builds_on_worker(worker)
+        assert len(builds) == len(IMAGES), worker.executed()
+        assert sum(" rootfs " in argv for argv in builds) == 1
+        assert all(f"--builder {builder}" in argv for argv in builds if " build " in argv)
+        remote_ids = {name: first.dist_image_id(name) for name in IMAGES}
+
+        # The same inputs built locally (its own empty store: nothing comes from the remote run).
+        local = first.pants(*kolla, f"--local-store-dir={tmp_path / 'store-local'}", "package", "images/::")
+        assert local.returncode == 0, local.stderr[-5000:]
+        assert local.built == remote.built
+        assert {name: first.dist_image_id(name) for name in IMAGES} == remote_ids
+
+        second = tiny_repo(tmp_path / "ci-2/elsewhere/repo", tag)
+        with FreshEngine(tmp_path / "fresh-engine") as fresh:
+            link_engine(caches_base, fresh.docker_host)  # the worker host's engine is now a fresh one
+            run2 = second.pants(*worker.pants_options(caches_base), *kolla, "--stats-log",
+                                f"--local-store-dir={tmp_path / 'store-2'}",
+                                f"--named-caches-dir={tmp_path / 'named-2'}", "package", "images/::")
+            assert run2.returncode == 0, run2.stderr[-5000:]
+            assert completed_builds(run2) == [], run2.stderr[-5000:]
+            assert stat(run2, "remote_cache_requests_cached") >= len(IMAGES)
+            assert stat(run2, "local_execution_requests") == 0
+            assert {name: second.dist_image_id(name) for name in IMAGES} == remote_ids
+            if builder == "docker":
+                # Loaded into the (fresh) engine of the worker host.
+                client = fresh.client()
+                assert {name: client.images.get(second.ref(name)).id for name in IMAGES} == remote_ids
+            else:
+                # No engine: every image is a complete docker-archive in dist/.
+                for name in IMAGES:
+                    assert list((second.root / f"dist/images/{name}/image").glob("*/layer.tar"))
+
+
+def test_unreachable_executor_is_one_clear_error(tmp_path):
+    repo = tiny_repo(tmp_path / "repo", f"re{uuid.uuid4().hex[:10]}")
+    worker = RemoteWorker(tmp_path / "never-started")
+    worker.address = f"grpc://127.0.0.1:{free_port()}"  # nothing listens there
+    run = repo.pants(*worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah",
+                     "package", "images/::")
+    assert run.returncode != 0
+    assert f"The remote executor at {worker.address} does not answer" in run.stderr, run.stderr[-3000:]
+    assert "--remote-execution-address" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_worker_without_the_builder_names_the_tool_and_the_worker(tmp_path):
+    repo = tiny_repo(tmp_path / "repo", f"re{uuid.uuid4().hex[:10]}")
+    with RemoteWorker(tmp_path / "worker", hide=("buildah",)) as worker:
+        run = repo.pants(*worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah",
+                         "package", "images/::")
+        assert run.returncode != 0
+        expected = f"buildah is not installed on the remote worker {socket.gethostname()} ({worker.address})"
+        assert expected in run.stderr, run.stderr[-3000:]
+        assert "Traceback" not in run.stderr
+        assert builds_on_worker(worker) == []  # refused before any build
