@@ -14,7 +14,7 @@ import pytest
 
 from pants_kolla_tests.registry_fixture import LocalRegistry
 from pants_kolla_tests.repo_fixture import ScratchRepo
-from pants_kolla_tests.tiny_tree import image
+from pants_kolla_tests.tiny_tree import image, write_rootfs_and_base
 
 CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
 MACROS = """{% macro a_step() -%}
@@ -44,12 +44,7 @@ def repo(tmp_path_factory) -> ScratchRepo:
     """rootfs -> base -> {a -> a-child, b}; base COPYs a declared file, a calls a macro, b has an
     override file. Built once, committed: every test changes one input on top."""
     repo = ScratchRepo(tmp_path_factory.mktemp("changed"))
-    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
-    repo.write("images/macros.j2", MACROS)
-    repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
-    image(repo, "base", "infra", "images/rootfs", "COPY start.sh /usr/local/bin/start.sh\n",
-          extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
-    repo.write("images/base/start.sh", "#!/bin/sh\necho started\n")
+    write_rootfs_and_base(repo, base_steps="", macros=MACROS)
     image(repo, "a", "infra", "images/base", "{{ macros.a_step() }}\n")
     image(repo, "a-child", "infra", "images/a", "RUN echo a-child-1 > /a-child.txt\n")
     repo.write("images/b/BUILD", 'kolla_image(install_type="infra", parent="images/base", '

@@ -23,19 +23,14 @@ from pants_kolla_tests.engine_fixture import FreshEngine
 from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
 from pants_kolla_tests.registry_fixture import free_port
 from pants_kolla_tests.repo_fixture import ScratchRepo
-from pants_kolla_tests.tiny_tree import MACROS, image
+from pants_kolla_tests.tiny_tree import image, write_rootfs_and_base
 
 IMAGES = ("tiny-rootfs", "base", "ok")
 
 
 def tiny_repo(path: Path, tag: str) -> ScratchRepo:
     repo = ScratchRepo(path, tag=tag)
-    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
-    repo.write("images/macros.j2", MACROS)
-    repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
-    image(repo, "base", "infra", "images/rootfs", "COPY start.sh /usr/local/bin/start.sh\nRUN echo base > /base.txt\n",
-          extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
-    repo.write("images/base/start.sh", "#!/bin/sh\necho started\n")
+    write_rootfs_and_base(repo)
     os.chmod(repo.root / "images/base/start.sh", 0o755)
     image(repo, "ok", "infra", "images/base", "RUN echo ok > /ok.txt\n")
     return repo

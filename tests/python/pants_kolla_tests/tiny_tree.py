@@ -10,14 +10,19 @@ ENV KOLLA_INSTALL_TYPE={{ install_type }} KOLLA_INSTALL_METATYPE={{ install_meta
 """
 
 
-def write_tiny_tree(repo: ScratchRepo) -> None:
+def write_rootfs_and_base(repo: ScratchRepo, base_steps: str = "RUN echo base > /base.txt\n",
+                          macros: str = MACROS) -> None:
+    """The template library (`macros`), a tiny rootfs and a base image that COPYs a declared file."""
     repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
-    repo.write("images/macros.j2", MACROS)
+    repo.write("images/macros.j2", macros)
     repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
-    image(repo, "base", "infra", "images/rootfs",
-          "COPY start.sh /usr/local/bin/start.sh\nRUN echo base > /base.txt\n",
+    image(repo, "base", "infra", "images/rootfs", "COPY start.sh /usr/local/bin/start.sh\n" + base_steps,
           extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
     repo.write("images/base/start.sh", "#!/bin/sh\necho started\n")
+
+
+def write_tiny_tree(repo: ScratchRepo) -> None:
+    write_rootfs_and_base(repo)
     # Undeclared: must never reach the engine or a layer.
     repo.write("images/base/secret.key", "TOP-SECRET-KEY-CONTENT\n")
     image(repo, "ok", "infra", "images/base", "RUN echo ok > /ok.txt\n")
