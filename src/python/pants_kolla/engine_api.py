@@ -1,116 +1,271 @@
-"""A few Docker Engine API calls, made in-process with the standard library.
+"""The Docker engine's API, reached in-process the way the docker CLI reaches it, through the docker SDK.
 
 Rules use these for the cheap per-session questions ("does the engine hold image X under name Y?"), so a
 no-op `package` runs no process at all; anything that moves image bytes (load, build, push) stays in the
 builder process.
+
+Where the engine is comes from the environment as the docker CLI reads it: `DOCKER_HOST` (with
+`DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, read as the SDK's `from_env` reads them, which is also how
+the builder process reads what it is handed), else the docker context named by `DOCKER_CONTEXT` or by
+`currentContext` in the docker config (the SDK's `ContextAPI`), else the default socket. `ssh://` is
+refused: the SDK would need paramiko (not a dependency) or shell out to `ssh` once per connection, with
+the user's agent and keys, from inside a Pants sandbox; not supported here.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import re
-import socket
+import threading
 from contextlib import contextmanager
-from typing import Iterator
-from urllib.parse import quote, urlencode, urlparse
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+from urllib.parse import urlparse
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+# What `resolve` reads from the environment (the client's, not pantsd's).
+ENV_VARS = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT")
+SUPPORTED_SCHEMES = ("unix", "tcp", "http", "https")
+# Generous: on a loaded machine the engine may take seconds to answer; a refused connection or a missing
+# socket fails at once anyway.
+TIMEOUT_SECONDS = 60
 
 
 class EngineApiError(Exception):
-    pass
+    def __init__(self, message: str, endpoint: object = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.endpoint = endpoint  # where it happened, and what went wrong there (for the user)
+        self.reason = reason or message
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("docker", timeout=timeout)
-        self._socket_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._socket_path)
+class EngineConfigError(EngineApiError):
+    """The endpoint is set up wrong (a TLS handshake fails, a context or certificate is missing, an
+    unsupported scheme): an engine may well run there, so this is no reason to fall back to buildah."""
 
 
-def _connection(docker_host: str, timeout: float) -> http.client.HTTPConnection:
-    url = urlparse(docker_host)
-    if url.scheme == "unix":
-        return _UnixHTTPConnection(url.path, timeout)
-    if url.scheme in ("tcp", "http"):
-        return http.client.HTTPConnection(url.hostname or "localhost", url.port or 2375, timeout=timeout)
-    raise EngineApiError(f"Unsupported DOCKER_HOST scheme: {docker_host}")
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the engine listens and how to reach it: the docker CLI's `DOCKER_HOST` plus TLS material."""
+
+    host: str  # unix:///..., tcp://host:port
+    ca_cert: str = ""  # files; "" when not used
+    client_cert: str = ""
+    client_key: str = ""
+    tls_verify: bool = False  # check the engine's certificate against ca_cert
+    context: str = ""  # the docker context it comes from; "" for DOCKER_HOST or the default
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.ca_cert or self.client_cert)
+
+    def __str__(self) -> str:
+        where = self.host
+        if self.tls:
+            where += " (TLS" + (", verified" if self.tls_verify else ", not verified") + ")"
+        if self.context:
+            where += f" (docker context `{self.context}`)"
+        return where
 
 
-def _request(docker_host: str, method: str, path: str, timeout: float) -> tuple[int, bytes, dict[str, str]]:
-    conn = _connection(docker_host, timeout)
+def as_endpoint(endpoint: Endpoint | str) -> Endpoint:
+    """A plain host URL (tests, a remote worker's engine) is an endpoint without TLS."""
+    return endpoint if isinstance(endpoint, Endpoint) else Endpoint(endpoint)
+
+
+def resolve(env: Mapping[str, str]) -> Endpoint:
+    """The endpoint the docker CLI would use with `env` (DOCKER_HOST wins over any context, as in the
+    CLI). Raises EngineConfigError for what the CLI would refuse or this plugin does not support."""
+    import docker.errors
+    import docker.utils
+    from docker.context import ContextAPI
+
+    if env.get("DOCKER_HOST"):
+        return _checked(_from_env(env))
+    name = env.get("DOCKER_CONTEXT") or ""
     try:
-        conn.request(method, path)
-        response = conn.getresponse()
-        return response.status, response.read(), dict(response.getheaders())
-    except OSError as e:
-        raise EngineApiError(f"Docker engine at {docker_host}: {e}") from e
-    finally:
-        conn.close()
+        # No name: config.json's currentContext (found through DOCKER_CONFIG/HOME of this process).
+        context = ContextAPI.get_context(name or None)
+    except docker.errors.DockerException as e:
+        raise EngineConfigError(f"Reading docker context `{name or 'current'}` failed: {e}") from e
+    if context is None:
+        named_by = f"DOCKER_CONTEXT names the docker context `{name}`" if name else (
+            "The current docker context (`currentContext` in the docker config) does not exist")
+        raise EngineConfigError(f"{named_by}{', which does not exist' if name else ''} (`docker context ls`).")
+    if context.Name == "default":
+        return _checked(_from_env({k: v for k, v in env.items() if k != "DOCKER_CONTEXT"}))
+    tls = context.TLSConfig
+    if tls is None:
+        return _checked(Endpoint(context.Host or DEFAULT_HOST, context=context.Name))
+    cert, key = tls.cert or ("", "")
+    return _checked(Endpoint(context.Host, tls.ca_cert or "", cert, key, bool(tls.verify), context.Name))
 
 
-def call(docker_host: str, method: str, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-    status, body, _ = _request(docker_host, method, path, timeout)
-    return status, body
+def _from_env(env: Mapping[str, str]) -> Endpoint:
+    import docker.errors
+    import docker.utils
 
-
-def ping(docker_host: str, timeout: float = 3.0) -> str | None:
-    """The engine's version if it answers, else None. One `/_ping` (under a millisecond) whose `Server`
-    header names the version; `/version` would also ask containerd and runc theirs (~8 ms per run)."""
     try:
-        status, _, headers = _request(docker_host, "GET", "/_ping", timeout)
-    except EngineApiError:
-        return None
-    if status != 200:
-        return None
-    server = re.match(r"Docker/(\S+)", headers.get("Server", ""))
-    return server.group(1) if server else version(docker_host)
+        # The SDK's own reading of DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH: the builder's
+        # `docker.from_env()` reads its copies of them the same way.
+        # Never an empty mapping: the SDK would read this process's own environment instead.
+        params = docker.utils.kwargs_from_env(environment={"DOCKER_HOST": "", **env})
+    except docker.errors.TLSParameterError as e:
+        cert_path = env.get("DOCKER_CERT_PATH") or "~/.docker"
+        raise EngineConfigError(
+            f"TLS to the Docker engine at {env.get('DOCKER_HOST') or DEFAULT_HOST} needs ca.pem, cert.pem "
+            f"and key.pem in {cert_path} (DOCKER_CERT_PATH)."
+        ) from e
+    host = params.get("base_url") or DEFAULT_HOST
+    tls = params.get("tls")
+    if not tls:
+        return Endpoint(host)
+    cert, key = tls.cert or ("", "")
+    return Endpoint(host, tls.ca_cert or "", cert, key, bool(tls.verify))
 
 
-def version(docker_host: str) -> str:
-    """The engine's version from `/version`."""
+def _checked(endpoint: Endpoint) -> Endpoint:
+    scheme = urlparse(endpoint.host).scheme
+    if scheme == "ssh":
+        raise EngineConfigError(
+            f"The Docker engine at {endpoint} is reached over ssh://, which pants-kolla does not support "
+            "(the docker SDK needs paramiko or the ssh CLI with your keys inside Pants' sandboxes). Forward "
+            "the engine's socket instead: `ssh -NL /tmp/remote-docker.sock:/var/run/docker.sock HOST` and "
+            "`export DOCKER_HOST=unix:///tmp/remote-docker.sock`."
+        )
+    if scheme not in SUPPORTED_SCHEMES:
+        raise EngineConfigError(
+            f"The Docker engine at {endpoint}: unsupported scheme `{scheme}://` (use unix:// or tcp://)."
+        )
+    return endpoint
+
+
+def _tls_config(endpoint: Endpoint):
+    from docker.tls import TLSConfig
+
+    if not endpoint.tls:
+        return False
+    client_cert = (endpoint.client_cert, endpoint.client_key) if endpoint.client_cert else None
+    return TLSConfig(client_cert=client_cert, ca_cert=endpoint.ca_cert or None, verify=endpoint.tls_verify)
+
+
+def _new_client(endpoint: Endpoint, timeout: float | None):
+    import docker
+
     try:
-        status, body = call(docker_host, "GET", "/version")
-        return str(json.loads(body)["Version"]) if status == 200 else "unknown"
-    except (EngineApiError, ValueError, KeyError):
-        return "unknown"
+        # API version "auto": one /version now, then whatever this engine speaks.
+        return docker.APIClient(base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout,
+                                version="auto")
+    except docker.errors.DockerException as e:
+        raise _error(endpoint, e) from e
 
 
-def image_id(docker_host: str, name: str) -> str | None:
-    """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
-    status, body = call(docker_host, "GET", f"/images/{quote(name, safe='')}/json")
-    if status == 404:
-        return None
-    if status != 200:
-        raise EngineApiError(f"inspecting {name}: HTTP {status} {body[:200]!r}")
-    return str(json.loads(body)["Id"])
+_CLIENTS: dict[Endpoint, object] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 
-def tag(docker_host: str, image: str, ref: str) -> None:
-    repository, _, tag_name = ref.rpartition(":")
-    query = urlencode({"repo": repository, "tag": tag_name})
-    status, body = call(docker_host, "POST", f"/images/{quote(image, safe='')}/tag?{query}")
-    if status not in (200, 201):
-        raise EngineApiError(f"tagging {image} as {ref}: HTTP {status} {body[:200]!r}")
+def _client(endpoint: Endpoint):
+    """One client per endpoint for the life of the process (pantsd), so connections are reused; a client
+    that could not be made (engine down) is not kept, and is tried again next time."""
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(endpoint)
+    if client is None:
+        client = _new_client(endpoint, TIMEOUT_SECONDS)
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.setdefault(endpoint, client)
+    return client
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost error (requests wraps urllib3's, which wraps ssl's or the socket's), whose message
+    says what went wrong in one line."""
+    seen = {id(error)}
+    while True:
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        inner = inner or error.__cause__ or error.__context__
+        if inner is None or id(inner) in seen:
+            return error
+        seen.add(id(inner))
+        error = inner
+
+
+def _error(endpoint: Endpoint, error: Exception) -> EngineApiError:
+    import ssl
+
+    import docker.errors
+
+    cause = _root_cause(error)
+    message = f"Docker engine at {endpoint}: {cause}"
+    if isinstance(cause, (ssl.SSLError, docker.errors.TLSParameterError)):
+        return EngineConfigError(f"TLS to the {message}", endpoint, str(cause))
+    return EngineApiError(message, endpoint, str(cause))
 
 
 @contextmanager
-def image_events(docker_host: str, since: float) -> Iterator[Iterator[dict]]:
+def _engine_errors(endpoint: Endpoint) -> Iterator[None]:
+    import docker.errors
+    import requests.exceptions  # pants: no-infer-dep (requests comes with the docker SDK)
+
+    try:
+        yield
+    except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as e:
+        raise _error(endpoint, e) from e
+
+
+def ping(endpoint: Endpoint | str) -> str:
+    """The engine's version; raises EngineApiError when it does not answer. One `/_ping`, whose `Server`
+    header names the version (`/version` would also ask containerd and runc theirs, ~8 ms per run)."""
+    endpoint = as_endpoint(endpoint)
+    with _engine_errors(endpoint):
+        client = _client(endpoint)
+        # The SDK's ping() drops the headers; its client is a requests Session on the engine's base URL.
+        response = client.get(f"{client.base_url}/_ping", timeout=client.timeout)
+        response.raise_for_status()
+        server = response.headers.get("Server", "")
+        if server.startswith("Docker/"):
+            return server.split("/", 1)[1].split()[0]
+        return str(client.version(api_version=False).get("Version", "unknown"))
+
+
+def image_id(endpoint: Endpoint | str, name: str) -> str | None:
+    """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
+    import docker.errors
+
+    endpoint = as_endpoint(endpoint)
+    with _engine_errors(endpoint):
+        try:
+            return str(_client(endpoint).inspect_image(name)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as e:
+            raise EngineApiError(f"inspecting {name}: {e}") from e
+
+
+def tag(endpoint: Endpoint | str, image: str, ref: str) -> None:
+    import docker.errors
+
+    endpoint = as_endpoint(endpoint)
+    repository, _, tag_name = ref.rpartition(":")
+    with _engine_errors(endpoint):
+        try:
+            _client(endpoint).tag(image, repository, tag_name)
+        except docker.errors.APIError as e:
+            raise EngineApiError(f"tagging {image} as {ref}: {e}") from e
+
+
+@contextmanager
+def image_events(endpoint: Endpoint | str, since: float) -> Iterator[Iterator[dict]]:
     """The engine's image events from `since` (a Unix time) on, as a blocking stream (closed when the
     block ends). The engine answers the request before it subscribes to its event bus, so an event in
-    between would reach no one; with `since`, it first replays the events it logged since then."""
-    conn = _connection(docker_host, timeout=None)
-    try:
-        query = {"filters": json.dumps({"type": ["image"]}), "since": f"{since:.9f}"}
-        conn.request("GET", "/events?" + urlencode(query))
-        response = conn.getresponse()
-        if response.status != 200:
-            raise EngineApiError(f"events: HTTP {response.status}")
-        yield (json.loads(line) for line in iter(response.readline, b"") if line.strip())
-    except OSError as e:
-        raise EngineApiError(f"Docker engine at {docker_host}: {e}") from e
-    finally:
-        conn.close()
+    between would reach no one; with `since`, it first replays the events it logged since then.
+    A client of its own: the stream holds its connection for as long as it is watched."""
+    endpoint = as_endpoint(endpoint)
+    with _engine_errors(endpoint):
+        client = _new_client(endpoint, None)
+        try:
+            stream = client.events(since=f"{since:.9f}", filters={"type": ["image"]}, decode=True)
+            try:
+                yield stream
+            finally:
+                stream.close()
+        finally:
+            client.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, ContextManager, Iterator
+from typing import Callable, ContextManager, Iterator, Union
 
 from pants_kolla import engine_api
 
@@ -25,11 +25,12 @@ CONNECT_WAIT_SECONDS = 1.0
 # before, and the margin covers a remote engine's clock running a little behind ours.
 REPLAY_SECONDS = 5.0
 
-EventStream = Callable[[str, float], ContextManager[Iterator[dict]]]
+EventStream = Callable[[Union[engine_api.Endpoint, str], float], ContextManager[Iterator[dict]]]
 
 
 class EngineWatch:
-    def __init__(self, docker_host: str, open_events: EventStream = engine_api.image_events) -> None:
+    def __init__(self, docker_host: engine_api.Endpoint | str,
+                 open_events: EventStream = engine_api.image_events) -> None:
         self.docker_host = docker_host
         self._open_events = open_events
         self._lock = threading.Lock()
@@ -91,11 +92,12 @@ class EngineWatch:
             self._settled.set()
 
 
-_WATCHES: dict[str, EngineWatch] = {}
+_WATCHES: dict[engine_api.Endpoint, EngineWatch] = {}
 _WATCHES_LOCK = threading.Lock()
 
 
-def watch_for(docker_host: str) -> EngineWatch:
+def watch_for(docker_host: engine_api.Endpoint | str) -> EngineWatch:
+    docker_host = engine_api.as_endpoint(docker_host)
     with _WATCHES_LOCK:
         watch = _WATCHES.get(docker_host)
         if watch is None:
@@ -104,9 +106,9 @@ def watch_for(docker_host: str) -> EngineWatch:
     return watch
 
 
-def record(docker_host: str, token: int | None, ref: str, image_id: str) -> None:
+def record(docker_host: engine_api.Endpoint | str, token: int | None, ref: str, image_id: str) -> None:
     """`EngineWatch.record` on the watch a run's `snapshot` came from; never starts one."""
     with _WATCHES_LOCK:
-        watch = _WATCHES.get(docker_host)
+        watch = _WATCHES.get(engine_api.as_endpoint(docker_host))
     if watch is not None:
         watch.record(token, ref, image_id)

@@ -114,3 +114,12 @@ class ScratchRepo:
         """The image ID `package` wrote to dist/images/<name>/ (the digest of the image's config)."""
         manifest = json.loads(self.read(f"dist/images/{name}/image/manifest.json"))[0]
         return "sha256:" + manifest["Config"].split(".")[0]
+
+
+def files_containing(root: Path, needle: bytes) -> list[str]:
+    """Files under `root` (symlinks not followed: a sandbox's named caches are links) holding `needle`."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
+            found.append(str(path.relative_to(root)))
+    return found

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pants_kolla.mirror_auth import split_credentials
-from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 
 UPSTREAM = "http://deb.debian.org"
 
@@ -79,15 +79,6 @@ def test_split_credentials_keeps_them_out_of_the_url() -> None:
     assert mirror.url == "http://mirror.example:8080/debian/"
     assert mirror.auth_conf == "machine http://mirror.example:8080/debian\nlogin us@er\npassword p:ss\n"
     assert split_credentials("http://deb.debian.org/debian").auth_conf == ""
-
-
-def files_containing(root: Path, needle: bytes) -> list[str]:
-    """Files under `root` (symlinks not followed: a sandbox's named caches are links) holding `needle`."""
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
-            found.append(str(path.relative_to(root)))
-    return found
 
 
 def test_mirror_credentials_reach_apt_only(tmp_path, proxy, request) -> None:

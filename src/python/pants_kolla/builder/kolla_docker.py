@@ -26,6 +26,9 @@ def client_from_env(timeout: int):
         # The link's target, not the link: a socket path is limited to 108 bytes, and a remote worker's
         # sandbox paths are long.
         os.environ["DOCKER_HOST"] = "unix://" + os.path.realpath(relative_socket)
+    # A TLS endpoint's certificates, likewise linked into the sandbox (the SDK reads DOCKER_TLS_VERIFY).
+    if os.environ.get("DOCKER_CERT_PATH"):
+        os.environ["DOCKER_CERT_PATH"] = os.path.abspath(os.environ["DOCKER_CERT_PATH"])
     return docker.from_env(timeout=timeout)
 
 

@@ -8,10 +8,16 @@ enters the key.
 Under remote execution (util_rules/worker.py) builds run on the worker and use the worker host's engine:
 the same named cache, which the worker host links to its engine's socket. What is asked of the engine
 then (is it there, its version) is asked on the worker, by a process, not here.
+
+A TLS endpoint (`DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, or a docker context's TLS material) is handed over
+the same way: its certificate files are linked into the named cache under a folder named after the
+endpoint's host, and the builder gets `DOCKER_CERT_PATH` relative to its sandbox. `DOCKER_HOST=tcp://...`
+itself stays in the env (and so in the key) as before; no host path does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -30,9 +36,11 @@ from pants_kolla import engine_api
 from pants_kolla.subsystems.kolla import BuilderChoice, KollaSubsystem
 from pants_kolla.util_rules.per_session import PerSession
 
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 NAMED_CACHE = "kolla_engine"
-SANDBOX_SOCKET = ".kolla_engine/docker.sock"
+SANDBOX_CACHE = ".kolla_engine"
+SANDBOX_SOCKET = f"{SANDBOX_CACHE}/docker.sock"
+# The names the SDK's `from_env` (the builder) looks for in DOCKER_CERT_PATH.
+CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
 class EngineUnreachable(Exception):
@@ -45,7 +53,8 @@ class ExecutorUnreachable(Exception):
 
 @dataclass(frozen=True)
 class EngineEndpoint:
-    docker_host: str
+    # The host and TLS material, as the docker CLI would use them; a remote worker's engine is only named.
+    docker_host: engine_api.Endpoint | str
     env: FrozenDict[str, str]
     append_only_caches: FrozenDict[str, str]
     version: str
@@ -120,23 +129,23 @@ async def remote_execution(
     return RemoteExecution(True, address, problem)
 
 
-def how_to_start_engine(docker_host: str) -> str:
+def how_to_start_engine(docker_host: engine_api.Endpoint | str, reason: str = "") -> str:
     return (
-        f"No Docker engine answers at {docker_host}. Start one, then re-run:\n"
+        f"No Docker engine answers at {docker_host}{f' ({reason})' if reason else ''}. Start one, then re-run:\n"
         f"  sudo systemctl start docker            # the system engine (apt-get install -y docker.io)\n"
         f"  or a private one for this repo:\n"
         f"  .ci/dockerd.sh start && export DOCKER_HOST=unix:///var/tmp/kolla-dockerd/docker.sock"
     )
 
 
-def _point_named_cache_at(named_caches_dir: str, socket_path: str) -> None:
-    link_dir = os.path.join(named_caches_dir, NAMED_CACHE)
-    os.makedirs(link_dir, exist_ok=True)
-    link = os.path.join(link_dir, "docker.sock")
-    if os.path.islink(link) and os.readlink(link) == socket_path:
+def _point_named_cache_at(named_caches_dir: str, relative_link: str, target: str) -> None:
+    """Make `<named cache>/<relative_link>` a symlink to `target` (atomically: concurrent runs)."""
+    link = os.path.join(named_caches_dir, NAMED_CACHE, relative_link)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.islink(link) and os.readlink(link) == target:
         return
     tmp = f"{link}.{os.getpid()}"
-    os.symlink(socket_path, tmp)
+    os.symlink(target, tmp)
     os.replace(tmp, link)
 
 
@@ -171,34 +180,53 @@ async def _worker_backend(builder: BuilderChoice) -> BuilderBackend:
     return BuilderBackend("buildah", tools.buildah, None)
 
 
+def builder_env(endpoint: engine_api.Endpoint, named_caches_dir: str) -> FrozenDict[str, str]:
+    """What a builder process needs to reach `endpoint`, with no host path in it (see the module doc)."""
+    url = urlparse(endpoint.host)
+    if url.scheme == "unix":
+        _point_named_cache_at(named_caches_dir, os.path.basename(SANDBOX_SOCKET), url.path)
+        return FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET})
+    env = {"DOCKER_HOST": endpoint.host}
+    if endpoint.tls:
+        # One folder per host, so that runs against different engines do not swap each other's files;
+        # named after what is in the env anyway (the host), so it adds nothing to the key.
+        folder = "tls-" + hashlib.sha256(endpoint.host.encode()).hexdigest()[:16]
+        for name, path in zip(CERT_FILES, (endpoint.ca_cert, endpoint.client_cert, endpoint.client_key)):
+            if path:
+                _point_named_cache_at(named_caches_dir, f"{folder}/{name}", os.path.abspath(path))
+        env["DOCKER_CERT_PATH"] = f"{SANDBOX_CACHE}/{folder}"
+        if endpoint.tls_verify:
+            env["DOCKER_TLS_VERIFY"] = "1"
+    return FrozenDict(env)
+
+
 @dataclass(frozen=True)
 class EngineProbe(PerSession):
-    """What answers at DOCKER_HOST now: the engine may have stopped (or been upgraded) since the last
-    run. One ping, under a ms."""
+    """What answers at DOCKER_HOST (or the docker context) now: the engine may have stopped (or been
+    upgraded) since the last run. One ping, about a ms."""
 
     endpoint: EngineEndpoint | None
     unreachable: str = ""
+    # The endpoint is set up wrong (TLS, context, scheme): reported even when buildah could build.
+    misconfigured: bool = False
 
 
 @rule(desc="Find the Docker engine")
 async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST"]))
-    docker_host = env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
-    # The version enters every build's cache key: another engine may build differently.
-    version = engine_api.ping(docker_host)
-    if version is None:
-        return EngineProbe(None, how_to_start_engine(docker_host))
-    url = urlparse(docker_host)
-    if url.scheme == "unix":
-        _point_named_cache_at(str(global_options.named_caches_dir), url.path)
-        return EngineProbe(EngineEndpoint(
-            docker_host,
-            FrozenDict({"KOLLA_ENGINE_SOCKET": SANDBOX_SOCKET}),
-            FrozenDict({NAMED_CACHE: os.path.dirname(SANDBOX_SOCKET)}),
-            version,
-        ))
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(engine_api.ENV_VARS))
+    try:
+        docker_host = engine_api.resolve(env)
+        # The version enters every build's cache key: another engine may build differently.
+        version = engine_api.ping(docker_host)
+    except engine_api.EngineConfigError as e:
+        return EngineProbe(None, str(e), misconfigured=True)
+    except engine_api.EngineApiError as e:
+        return EngineProbe(None, how_to_start_engine(e.endpoint, e.reason))
     return EngineProbe(EngineEndpoint(
-        docker_host, FrozenDict({"DOCKER_HOST": docker_host}), FrozenDict(), version
+        docker_host,
+        builder_env(docker_host, str(global_options.named_caches_dir)),
+        FrozenDict({NAMED_CACHE: SANDBOX_CACHE}),
+        version,
     ))
 
 
@@ -236,7 +264,7 @@ async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
         probe = await Get(EngineProbe)
         if probe.endpoint is not None:
             return BuilderBackend("docker", probe.endpoint.version, probe.endpoint)
-        if kolla.builder == BuilderChoice.docker:
+        if kolla.builder == BuilderChoice.docker or probe.misconfigured:
             raise EngineUnreachable(probe.unreachable)
         unreachable = probe.unreachable
     else:

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrustedEngineNames(PerSession):
     """Engine names known to still point at their images (engine_watch.py), for this run."""
-    docker_host: str
+    docker_host: engine_api.Endpoint | str
     names: frozenset  # of (ref, image ID)
     token: int | None  # to record names this run checks; None when the engine is not being watched
 
@@ -45,7 +45,7 @@ class LoadedImage(PerSession):
     error: str = ""
 
 
-def _tag_if_present(docker_host: str, image: BuiltImage) -> bool:
+def _tag_if_present(docker_host: engine_api.Endpoint, image: BuiltImage) -> bool:
     """True when the engine holds the image under its name now (tagging it if only the ID was there)."""
     if engine_api.image_id(docker_host, image.ref) == image.image_id:
         return True
