@@ -6,7 +6,11 @@ may raise only once every image of the run is built, which needs the run's image
 (its target roots), but a rule cannot ask: rules under Pants' `PackageFieldSet` union see only the
 `EnvironmentName` param (the union's `in_scope_types`), never the goal's `Specs`. Re-reading the command
 line is what broke `--changed-since` before. Instead every package rule records its image here when it
-starts, and the run's summary covers what was recorded (util_rules/summary.py).
+starts, and again when its image is done (built or failed, loaded, its dist/ files ready): the rule that
+finishes last writes the run's reports (util_rules/summary.py), and a failed image waits for the images
+recorded so far before it raises. A successful image waits for nobody, so a run's cost stays linear in
+its images (each rule asking for a summary of everything recorded so far was quadratic: 17 s for a
+no-op of 300 images).
 
 All of a goal's package rules start together (one MultiGet) and record their image as they start (after
 looking up the run's token), while a build that fails must first run a process (hundreds of milliseconds
@@ -19,12 +23,14 @@ results pantsd memoized in an earlier run (without pantsd, every run is a new pr
 from __future__ import annotations
 
 import threading
-from typing import Hashable
+from typing import Any, Hashable
 
 _MAX_RUNS = 16  # pantsd lives long; a run's state is only needed while it runs
 
 _lock = threading.Lock()
 _images: dict[str, dict[Hashable, None]] = {}  # run token -> images, in the order they were recorded
+_finished: dict[str, dict[Hashable, Any]] = {}  # run token -> image -> what its rule made of it
+_claims: dict[str, dict[Hashable, Any]] = {}  # run token -> key (an image name) -> its first claimant
 _reported: dict[str, int] = {}  # run token -> size of the largest summary written
 _first_seen: dict[Hashable, str] = {}  # a build's (address, process run id) -> the run that first saw it
 
@@ -33,14 +39,32 @@ def record(run: str, image: Hashable) -> None:
     with _lock:
         if run not in _images:
             for old in list(_images)[: max(0, len(_images) - _MAX_RUNS + 1)]:
-                _images.pop(old, None)
-                _reported.pop(old, None)
+                for state in (_images, _finished, _claims, _reported):
+                    state.pop(old, None)
         _images.setdefault(run, {})[image] = None
 
 
 def images(run: str) -> frozenset:
     with _lock:
         return frozenset(_images.get(run, ()))
+
+
+def finish(run: str, image: Hashable, result: Any) -> tuple | None:
+    """Records `image` (recorded before) as done with `result`. When it is the last of the images
+    recorded so far, returns every recorded image's result in the order they were recorded; else None."""
+    with _lock:
+        finished = _finished.setdefault(run, {})
+        finished[image] = result
+        recorded = _images.get(run, {})
+        if len(finished) < len(recorded):
+            return None
+        return tuple(finished[i] for i in recorded)
+
+
+def claim(run: str, key: Hashable, claimant: Any) -> Any:
+    """The run's first claimant of `key`: `claimant` itself unless another came first."""
+    with _lock:
+        return _claims.setdefault(run, {}).setdefault(key, claimant)
 
 
 def claim_report(run: str, size: int) -> bool:

@@ -1,9 +1,10 @@
 """`pants package` for kolla_image and debian_rootfs targets.
 
 Pants hands the goal its targets (`--changed-since`, file specs, `--tag`... all resolved by Pants) and
-calls these rules once per target. Each waits for the run over all images the goal packages
-(util_rules/summary.py), which builds them, loads them into the engine and writes the reports; only then
-does a failed image fail the goal, so a failure never cuts independent branches short.
+calls these rules once per target. Each gets its image's run (util_rules/image_run.py: built, loaded,
+its dist/ files ready); the last to finish writes the run's reports (util_rules/summary.py). A failed
+image raises only once every image of the run is done, so a failure never cuts independent branches
+short; an image that did not fail waits for nobody.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, Package
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from pants_kolla import kolla_runs
 from pants_kolla.target_types import DebianSuiteField, KollaParentField
-from pants_kolla.util_rules.summary import KollaRun, KollaRunRequest, KollaRunSummary
+from pants_kolla.util_rules.image_run import ImageRun, ImageRunRequest
+from pants_kolla.util_rules.summary import KollaRun, KollaRunReport, KollaRunReportRequest, failure_message
 
 
 class KollaBuildError(Exception):
@@ -39,26 +41,37 @@ class DebianRootfsFieldSet(PackageFieldSet):
     suite: DebianSuiteField
 
 
-async def _run_summary(address: Address) -> KollaRunSummary:
-    """The summary of every image this run packages. Images recorded while it was being made (a rule
-    that started late) make it be made again, over all of them."""
-    run = await Get(KollaRun)
-    kolla_runs.record(run.token, address)
+async def _whole_run(run: str) -> tuple[ImageRun, ...]:
+    """Every image of the run, once all are done. Images recorded meanwhile (a rule that started late)
+    are waited for too."""
     while True:
-        images = kolla_runs.images(run.token)
-        summary = await Get(KollaRunSummary, KollaRunRequest(run.token, tuple(sorted(images))))
-        if kolla_runs.images(run.token) == images:
-            return summary
+        images = kolla_runs.images(run)
+        runs = await MultiGet(Get(ImageRun, ImageRunRequest(run, a)) for a in sorted(images))
+        if kolla_runs.images(run) == images:
+            return runs
+
+
+async def _report(run: str, runs: tuple[ImageRun, ...]) -> None:
+    # In one order whoever asks, so that the last image to finish and a failed image waiting for the run
+    # ask for the same report, made once.
+    await Get(KollaRunReport, KollaRunReportRequest(run, tuple(sorted(runs, key=lambda r: r.outcome.spec))))
 
 
 async def _package(address: Address, distdir: DistDir) -> BuiltPackage:
-    package = (await _run_summary(address)).packages[address]
-    if package.error:
-        raise KollaBuildError(package.error)
+    run = (await Get(KollaRun)).token
+    kolla_runs.record(run, address)
+    image = await Get(ImageRun, ImageRunRequest(run, address))
+    everything = kolla_runs.finish(run, address, image)
+    if everything is not None:  # the last image of the run (so far) to be done
+        await _report(run, everything)
+    if image.fails_goal:
+        runs = await _whole_run(run)
+        await _report(run, runs)  # before it raises: Pants cancels the rest of the goal then
+        raise KollaBuildError(image.load_error or failure_message(runs))
     # No relpath: Pants would delete the folder before writing it (see util_rules/dist_image.py).
     return BuiltPackage(
-        await Get(Digest, AddPrefix(package.files, package.folder)),
-        (BuiltPackageArtifact(None, (f"Wrote {distdir.relpath / package.folder}", package.status_line)),),
+        await Get(Digest, AddPrefix(image.files, image.folder)),
+        (BuiltPackageArtifact(None, (f"Wrote {distdir.relpath / image.folder}", image.status_line)),),
     )
 
 
