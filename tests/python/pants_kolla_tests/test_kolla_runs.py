@@ -22,6 +22,25 @@ def test_a_run_holds_the_images_recorded_for_it_only() -> None:
     assert kolla_runs.images(new_run()) == frozenset()
 
 
+def test_only_the_last_image_recorded_so_far_to_finish_gets_the_whole_run() -> None:
+    run = new_run()
+    for image in ("images/a", "images/b", "images/c"):
+        kolla_runs.record(run, image)
+    assert kolla_runs.finish(run, "images/b", "B") is None
+    assert kolla_runs.finish(run, "images/a", "A") is None
+    assert kolla_runs.finish(run, "images/c", "C") == ("A", "B", "C")  # in the order they were recorded
+    kolla_runs.record(run, "images/d")  # a rule that started late: the run is whole again when it is done
+    assert kolla_runs.finish(run, "images/d", "D") == ("A", "B", "C", "D")
+
+
+def test_the_first_claimant_of_a_name_keeps_it_for_its_run_only() -> None:
+    run, other = new_run(), new_run()
+    assert kolla_runs.claim(run, "kolla/cron", "images/cron") == "images/cron"
+    assert kolla_runs.claim(run, "kolla/cron", "images/cron2") == "images/cron"
+    assert kolla_runs.claim(run, "kolla/cron", "images/cron") == "images/cron"
+    assert kolla_runs.claim(other, "kolla/cron", "images/cron2") == "images/cron2"
+
+
 def test_a_smaller_summary_never_reports_over_a_larger_one() -> None:
     run = new_run()
     assert kolla_runs.claim_report(run, 2)
@@ -43,5 +62,8 @@ def test_old_runs_are_forgotten() -> None:
     runs = [new_run() for _ in range(40)]
     for run in runs:
         kolla_runs.record(run, "images/a")
+        kolla_runs.claim(run, "kolla/a", "images/a")
+        kolla_runs.finish(run, "images/a", "A")
     assert kolla_runs.images(runs[0]) == frozenset()
+    assert kolla_runs.claim(runs[0], "kolla/a", "images/b") == "images/b"  # its claims went too
     assert kolla_runs.images(runs[-1]) == {"images/a"}
