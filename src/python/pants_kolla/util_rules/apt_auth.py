@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pants.engine.rules import collect_rules, rule
 from pants.option.global_options import GlobalOptions
@@ -26,7 +27,7 @@ from pants.util.logging import LogLevel
 
 from pants_kolla.mirror_auth import split_credentials
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.util_rules.per_session import PerSession
+from pants_kolla.util_rules.per_session import PerSessionCheck
 
 NAMED_CACHE = "kolla_apt_auth"
 SANDBOX_DIR = ".kolla_apt_auth"
@@ -55,11 +56,12 @@ def write_auth_file(named_caches_dir: str, content: str) -> None:
 
 
 @dataclass(frozen=True)
-class AptAuthWritten(PerSession):
+class AptAuthWritten(PerSessionCheck):
     """The auth file, rewritten in this session: it must hold this run's credentials."""
 
     url: str  # the mirror without credentials
-    error: str = ""
+    failure: str = ""  # it could not be written
+    raises: ClassVar = AptAuthUnwritable
 
 
 @rule(desc="Hand the Debian mirror's credentials to rootfs builds", level=LogLevel.DEBUG)
@@ -75,8 +77,7 @@ async def write_apt_auth(kolla: KollaSubsystem, global_options: GlobalOptions) -
 
 @rule(desc="Find the Debian mirror of rootfs builds", level=LogLevel.DEBUG)
 async def rootfs_mirror(written: AptAuthWritten) -> RootfsMirror:
-    if written.error:
-        raise AptAuthUnwritable(written.error)
+    written.raise_failure()
     return RootfsMirror(written.url, FrozenDict({NAMED_CACHE: SANDBOX_DIR}))
 
 

@@ -131,7 +131,7 @@ async def _layers_of(archive: Digest) -> Digest:
 @rule(desc="Prepare the kolla image builder")
 async def unchecked_builder_pex(builder: KollaBuilder) -> UncheckedBuilderPex:
     # Under remote execution: the executor answers (one clear error, not Pants' ~50 s of retries).
-    (await Get(RemoteExecution)).check()
+    (await Get(RemoteExecution)).raise_failure()
     script = await Get(Digest, CreateDigest, builder.script_digest_request())
     pex = await Get(VenvPex, PexRequest, builder.to_pex_request(sources=script))
     return UncheckedBuilderPex(pex)

@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlparse
 
 from pants.core.util_rules.environments import EnvironmentsSubsystem, EnvironmentTarget, RemotePlatformField
@@ -34,7 +35,7 @@ from pants.util.logging import LogLevel
 
 from pants_kolla import engine_api
 from pants_kolla.subsystems.kolla import BuilderChoice, KollaSubsystem
-from pants_kolla.util_rules.per_session import PerSession
+from pants_kolla.util_rules.per_session import PerSession, PerSessionCheck
 
 NAMED_CACHE = "kolla_engine"
 SANDBOX_CACHE = ".kolla_engine"
@@ -73,17 +74,14 @@ class BuilderBackend:
 
 
 @dataclass(frozen=True)
-class RemoteExecution(PerSession):
+class RemoteExecution(PerSessionCheck):
     """Whether this run's processes execute remotely (`--remote-execution`, or a `remote_environment`),
     and whether the executor answers now (it may have gone away since the last run)."""
 
     remote: bool
     address: str
-    unreachable: str = ""
-
-    def check(self) -> None:
-        if self.unreachable:
-            raise ExecutorUnreachable(self.unreachable)
+    failure: str = ""  # the executor does not answer
+    raises: ClassVar = ExecutorUnreachable
 
 
 @dataclass(frozen=True)
@@ -201,12 +199,13 @@ def builder_env(endpoint: engine_api.Endpoint, named_caches_dir: str) -> FrozenD
 
 
 @dataclass(frozen=True)
-class EngineProbe(PerSession):
+class EngineProbe(PerSessionCheck):
     """What answers at DOCKER_HOST (or the docker context) now: the engine may have stopped (or been
     upgraded) since the last run. One ping, about a ms."""
 
     endpoint: EngineEndpoint | None
-    unreachable: str = ""
+    failure: str = ""  # set when `endpoint` is None: why, and how to start one
+    raises: ClassVar = EngineUnreachable
     # The endpoint is set up wrong (TLS, context, scheme): reported even when buildah could build.
     misconfigured: bool = False
 
@@ -233,11 +232,10 @@ async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
 @rule(desc="Check that the Docker engine answers", level=LogLevel.DEBUG)
 async def engine_endpoint(remote: RemoteExecution) -> EngineEndpoint:
     if remote.remote:
-        remote.check()
+        remote.raise_failure()
         return _worker_engine(await Get(WorkerTools))
     probe = await Get(EngineProbe)
-    if probe.endpoint is None:
-        raise EngineUnreachable(probe.unreachable)
+    probe.raise_failure()
     return probe.endpoint
 
 
@@ -258,15 +256,15 @@ async def probe_buildah() -> BuildahProbe:
 async def builder_backend(kolla: KollaSubsystem) -> BuilderBackend:
     remote = await Get(RemoteExecution)
     if remote.remote:
-        remote.check()
+        remote.raise_failure()
         return await _worker_backend(kolla.builder)
     if kolla.builder in (BuilderChoice.auto, BuilderChoice.docker):
         probe = await Get(EngineProbe)
         if probe.endpoint is not None:
             return BuilderBackend("docker", probe.endpoint.version, probe.endpoint)
         if kolla.builder == BuilderChoice.docker or probe.misconfigured:
-            raise EngineUnreachable(probe.unreachable)
-        unreachable = probe.unreachable
+            probe.raise_failure()
+        unreachable = probe.failure
     else:
         unreachable = ""
     version = (await Get(BuildahProbe)).version

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
 
 from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, RemoteExecution
-from pants_kolla.util_rules.per_session import PerSession
+from pants_kolla.util_rules.per_session import PerSessionCheck
 
 MMDEBSTRAP_MISSING = "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
 
@@ -22,19 +23,22 @@ class MissingPrerequisites(Exception):
 
 
 @dataclass(frozen=True)
-class BuildPrerequisites(PerSession):
-    """Checked in every session (a tool may have been installed, or an engine started, since the last
-    run): the failure is returned, and raised by `checked`, so that it is not memoized."""
+class BuildPrerequisites(PerSessionCheck):
+    """Checked in every session: a tool may have been installed, or an engine started, since the last run."""
 
-    backend: BuilderBackend | None
+    backend: BuilderBackend | None  # None when it could not be chosen: `missing` says why
     missing: tuple[str, ...] = ()
+    raises: ClassVar = MissingPrerequisites
+
+    @property
+    def failure(self) -> str:
+        if not self.missing:
+            return ""
+        return "Nothing was built: tools the builds need are missing.\n" + "\n".join(f"- {m}" for m in self.missing)
 
     def checked(self) -> BuilderBackend:
-        if self.missing or self.backend is None:
-            raise MissingPrerequisites(
-                "Nothing was built: tools the builds need are missing.\n"
-                + "\n".join(f"- {m}" for m in self.missing)
-            )
+        self.raise_failure()
+        assert self.backend is not None  # no backend is always a missing tool
         return self.backend
 
 
