@@ -28,6 +28,13 @@ def pants_toml(backends: list[str], extra: str = "") -> str:
     return offline_pants_toml(str(REPO / "3rdparty/pex/pex"), backends, extra)
 
 
+def pants_python() -> str:
+    """The installation of the Python 3.9 Pants runs on (its bootstrap found it): a worker on this
+    machine runs the plugin's PEX files with it."""
+    env = {**os.environ, "PANTS_KOLLA_PRINT_PYTHON": "1"}
+    return subprocess.run([str(REPO / "pants")], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
 @dataclass(frozen=True)
 class Timed:
     seconds: float
