@@ -11,9 +11,13 @@ materializes differently from a local sandbox).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import shutil
 import socket
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -57,6 +61,33 @@ def link_engine(caches_base: Path, docker_host: str) -> None:
     link.symlink_to(docker_host.removeprefix("unix://"))
 
 
+def _members(layer: Path) -> dict[str, tuple]:
+    members = {}
+    with tarfile.open(layer) as tar:
+        for m in tar:
+            data = tar.extractfile(m).read() if m.isfile() else b""
+            members[m.name] = (m.type, oct(m.mode), m.uid, m.gid, m.mtime, m.linkname,
+                               hashlib.sha256(data).hexdigest()[:12])
+    return members
+
+
+def layer_differences(dist_a: Path, dist_b: Path, name: str, limit: int = 30) -> list[str]:
+    """What differs between two dist/ copies of an image's layers (the docker builder writes no layers to
+    dist/: then only that is said). For a failure message: a difference must say where it is."""
+    folders = [d / f"images/{name}/image" for d in (dist_a, dist_b)]
+    manifests = [json.loads((f / "manifest.json").read_text())[0] for f in folders]
+    layers = [[f / layer for layer in m["Layers"]] for f, m in zip(folders, manifests)]
+    if not all(path.exists() for paths in layers for path in paths):
+        return [f"{name}: layers not in dist/ (held by the engine)"]
+    found = []
+    for a, b in zip(*layers):
+        ma, mb = _members(a), _members(b)
+        for member in sorted(ma.keys() | mb.keys()):
+            if ma.get(member) != mb.get(member):
+                found.append(f"{name}: {member}: {ma.get(member)} != {mb.get(member)}")
+    return found[:limit] or [f"{name}: same layers, different config"]
+
+
 def builds_on_worker(worker: RemoteWorker) -> list[str]:
     return [argv for argv in worker.executed() if re.search(r" (rootfs|build) ", argv)]
 
@@ -82,12 +113,18 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
         assert sum(" rootfs " in argv for argv in builds) == 1
         assert all(f"--builder {builder}" in argv for argv in builds if " build " in argv)
         remote_ids = {name: first.dist_image_id(name) for name in IMAGES}
+        shutil.copytree(first.root / "dist", tmp_path / "dist-remote")  # to say what differs, if anything
 
         # The same inputs built locally (its own empty store: nothing comes from the remote run).
         local = first.pants(*kolla, f"--local-store-dir={tmp_path / 'store-local'}", "package", "images/::")
         assert local.returncode == 0, local.stderr[-5000:]
         assert local.built == remote.built
-        assert {name: first.dist_image_id(name) for name in IMAGES} == remote_ids
+        local_ids = {name: first.dist_image_id(name) for name in IMAGES}
+        different = [name for name in IMAGES if local_ids[name] != remote_ids[name]]
+        assert not different, "\n".join(
+            [f"remote {remote_ids} != local {local_ids}", *(line for name in different[:1] for line in
+                                                            layer_differences(tmp_path / "dist-remote",
+                                                                              first.root / "dist", name))])
 
         second = tiny_repo(tmp_path / "ci-2/elsewhere/repo", tag)
         with FreshEngine(tmp_path / "fresh-engine") as fresh:
