@@ -106,7 +106,11 @@ def cmd_pull(args) -> int:
     return 0
 
 
-APT_AUTH_IN_CHROOT = "/etc/apt/auth.conf.d/pants-kolla-mirror.conf"
+# apt's main auth file, not one in auth.conf.d/: the apt package ships that folder, and adding then
+# removing a file there changes its mtime, so a rootfs built while an auth file exists differed from one
+# built without (seen as remote and local rootfs IDs differing while another run had credentials).
+# mmdebstrap writes /etc/apt itself, so its mtime is clamped to SOURCE_DATE_EPOCH either way: no trace.
+APT_AUTH_IN_CHROOT = "/etc/apt/auth.conf"
 
 
 def apt_auth_hooks(auth_file: str) -> list[str]:
@@ -115,9 +119,7 @@ def apt_auth_hooks(auth_file: str) -> list[str]:
     and not in the image's history: the file path is the sandbox's."""
     if not auth_file or not os.path.exists(auth_file) or os.path.getsize(auth_file) == 0:
         return []
-    inside = os.path.dirname(APT_AUTH_IN_CHROOT)
-    return [f'--setup-hook=mkdir -p "$1{inside}"',
-            f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
+    return [f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
             f'--customize-hook=rm -f "$1{APT_AUTH_IN_CHROOT}"']
 
 
