@@ -22,7 +22,8 @@ from pants.util.logging import LogLevel
 from pants_kolla import kolla_runs
 from pants_kolla.target_types import DebianSuiteField, KollaParentField
 from pants_kolla.util_rules.image_run import ImageRun, ImageRunRequest
-from pants_kolla.util_rules.summary import KollaRun, KollaRunReport, KollaRunReportRequest, failure_message
+from pants_kolla.util_rules.kolla_run import KollaRun
+from pants_kolla.util_rules.summary import KollaRunReport, KollaRunReportRequest, failure_message
 
 
 class KollaBuildError(Exception):

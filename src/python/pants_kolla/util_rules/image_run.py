@@ -5,7 +5,8 @@ run left in its dist/ folder removed. A failed build is data here, never an exce
 decides when it may raise (goals/package.py). Per image, so a run's cost is linear in its images.
 
 Per session, through Pants' public mechanism: the request names the run (a new token per session) and
-`ImageRun` is `PerSession`, so with pantsd a no-op run still checks the engine and cleans dist/.
+`ImageRun` is `PerSession`, so with pantsd a no-op run still checks the engine and cleans dist/. Asked
+for with the last session's token, it does nothing (util_rules/kolla_run.py says why).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pants_kolla.util_rules.build import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.dist_image import DistImage, DistImageRequest
 from pants_kolla.util_rules.engine import BuilderBackend
 from pants_kolla.util_rules.image_graph import ImageGraphRequest
+from pants_kolla.util_rules.kolla_run import KollaRun
 from pants_kolla.util_rules.load import LoadedImage, LoadImageRequest
 from pants_kolla.util_rules.per_session import PerSession
 
@@ -90,6 +92,8 @@ def _check_names(run: str, naming: NamingScheme, graph: ImageGraph) -> None:
 async def run_image(request: ImageRunRequest, kolla: KollaSubsystem, build_root: BuildRoot,
                     dist_dir: DistDir) -> ImageRun:
     address, naming = request.address, kolla.naming()
+    if not (await Get(KollaRun)).is_current(request.run):
+        return ImageRun(ImageOutcome("", address.spec, ""), "", "", EMPTY_DIGEST, "", "", EMPTY_DIGEST, ())
     graph = await Get(ImageGraph, ImageGraphRequest((address,)))
     _check_names(request.run, naming, graph)
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))

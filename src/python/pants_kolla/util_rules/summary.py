@@ -6,8 +6,9 @@ in the log. Those side effects happen here rather than in Pants' `package` goal 
 image's files) because that goal writes nothing once any package raised, and nothing runs after it: a
 run with a failure must still leave the failure's log and the summary in dist/ (nothing lost).
 
-Per session, through Pants' public mechanism: `KollaRun` and `KollaRunReport` are `PerSession`
-(`EngineAwareReturnType.cacheable()` False: "an uncacheable value is recomputed in each Session").
+Per session, through Pants' public mechanism: `KollaRunReport` is `PerSession`
+(`EngineAwareReturnType.cacheable()` False: "an uncacheable value is recomputed in each Session"), and
+a report asked for with the last session's token is not written (util_rules/kolla_run.py says why).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -30,24 +30,12 @@ from pants.util.logging import LogLevel
 
 from pants_kolla import kolla_runs, run_summary
 from pants_kolla.util_rules.image_run import ImageRun
+from pants_kolla.util_rules.kolla_run import KollaRun
 from pants_kolla.util_rules.per_session import PerSession
 
 logger = logging.getLogger(__name__)
 SUMMARY_FILE = "kolla-summary.json"
 REPORTING_GOALS = (PackageSubsystem.name, PublishSubsystem.name)
-
-
-@dataclass(frozen=True)
-class KollaRun(PerSession):
-    """A new token in every session: it names the run in kolla_runs.py, and the rules that read it run
-    again in every session."""
-
-    token: str
-
-
-@rule(desc="Start a Kolla run", level=LogLevel.DEBUG)
-async def kolla_run() -> KollaRun:
-    return KollaRun(uuid.uuid4().hex)
 
 
 def failure_message(runs: Iterable[ImageRun]) -> str:
@@ -77,6 +65,8 @@ async def kolla_run_report(
     request: KollaRunReportRequest, build_root: BuildRoot, dist_dir: DistDir, goals: CurrentExecutingGoals
 ) -> KollaRunReport:
     if not any(goals.is_running(goal) for goal in REPORTING_GOALS):  # not for a package `test` or `run` needs
+        return KollaRunReport(False)
+    if not (await Get(KollaRun)).is_current(request.run):
         return KollaRunReport(False)
     failed = [r for r in request.images if r.failed]
     logs = await MultiGet(Get(DigestContents, Digest, r.log) for r in failed)
