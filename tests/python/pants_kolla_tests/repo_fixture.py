@@ -110,6 +110,11 @@ class ScratchRepo:
     def ref(self, name: str) -> str:
         return f"kolla/{name}:{self.tag}"
 
+    def packaged(self) -> list[str]:
+        """The images the last `package` run reported on (what it selected), built or cached."""
+        report = json.loads(self.read("dist/kolla-summary.json"))
+        return sorted(entry["name"] for key in ("built", "cached") for entry in report[key])
+
     def dist_image_id(self, name: str) -> str:
         """The image ID `package` wrote to dist/images/<name>/ (the digest of the image's config)."""
         manifest = json.loads(self.read(f"dist/images/{name}/image/manifest.json"))[0]

@@ -6,7 +6,6 @@ folder nobody selects changes nothing."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 
@@ -59,12 +58,6 @@ def repo(tmp_path_factory) -> ScratchRepo:
     return repo
 
 
-def summary_names(repo: ScratchRepo) -> list[str]:
-    """The images the last `package` run reported on (what it selected), built or cached."""
-    report = json.loads(repo.read("dist/kolla-summary.json"))
-    return sorted(entry["name"] for key in ("built", "cached") for entry in report[key])
-
-
 def change(repo: ScratchRepo, path: str, old: str, new: str) -> None:
     text = repo.read(path)
     assert old in text, (path, old)
@@ -96,9 +89,9 @@ def test_changed_since_builds_exactly_the_changed_images_and_their_descendants(r
     # Selected: the images whose inputs changed and all their descendants (a macros.j2 change selects
     # every image of the tree; those whose rendered Dockerfile did not change come from the cache).
     if path == "images/macros.j2":
-        assert summary_names(repo) == refs(repo, "base", "a", "a-child", "b")
+        assert repo.packaged() == refs(repo, "base", "a", "a-child", "b")
     else:
-        assert summary_names(repo) == refs(repo, *built)
+        assert repo.packaged() == refs(repo, *built)
 
 
 def test_publish_with_the_same_selection_pushes_exactly_those(repo, tmp_path):
@@ -114,7 +107,7 @@ def test_publish_with_the_same_selection_pushes_exactly_those(repo, tmp_path):
 def test_a_file_spec_selects_its_owner(repo):
     by_file = repo.pants("package", "images/b/site.j2")  # the override file's owner: image b
     assert by_file.returncode == 0, by_file.stderr[-3000:]
-    assert summary_names(repo) == refs(repo, "b")
+    assert repo.packaged() == refs(repo, "b")
 
 
 def test_a_run_from_a_subdirectory_writes_its_reports_at_the_build_root(repo):
@@ -123,7 +116,7 @@ def test_a_run_from_a_subdirectory_writes_its_reports_at_the_build_root(repo):
     (repo.root / "dist/kolla-summary.json").unlink()
     run = repo.pants("package", "./a-child", cwd="images")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert summary_names(repo) == refs(repo, "a-child")
+    assert repo.packaged() == refs(repo, "a-child")
     assert not (repo.root / "images/dist").exists()
 
 
@@ -133,7 +126,7 @@ def test_a_broken_build_file_in_an_unselected_folder_changes_nothing(repo):
     try:
         run = repo.pants("package", "images/a-child")
         assert run.returncode == 0, run.stderr[-3000:]
-        assert run.built == [] and summary_names(repo) == refs(repo, "a-child")
+        assert run.built == [] and repo.packaged() == refs(repo, "a-child")
         listed = repo.pants("kolla-list", "images::")
         assert listed.returncode == 0, listed.stderr[-3000:]
         # Selecting it is what fails, with the file, target and field named.
