@@ -26,8 +26,10 @@ BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 def pants_toml(pex_cli: str, tag: str) -> str:
     # Names are in no cache key (re-tagging builds nothing); the epoch is (it sets every mtime): one
     # derived from a fresh tag makes the repo's builds miss every earlier cache entry, rootfs included,
-    # and repos given the same tag share cache entries.
-    epoch = 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 100_000_000
+    # and repos given the same tag share cache entries. In the past: mmdebstrap only clamps mtimes newer
+    # than the epoch, so with one in the future files keep their build times and two builds differ (one
+    # tag in 30 drew one: test_remote_execution's "remote ID != local ID").
+    epoch = 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 50_000_000
     return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"],
                               f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {epoch}\n')
 
