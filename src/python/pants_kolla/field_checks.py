@@ -63,3 +63,15 @@ def package_problem(package: str) -> str | None:
     if not _PACKAGE.fullmatch(package):
         return f"`{package}` is not a Debian package name (e.g. `ca-certificates`, `curl=7.88.1-10`)"
     return None
+
+
+def source_date_epoch_problem(epoch: int, now: float) -> str | None:
+    """mmdebstrap and the layer normalizer only clamp times *newer* than SOURCE_DATE_EPOCH: with an epoch
+    after `now`, every file keeps its build time and two builds of the same inputs differ."""
+    if epoch < 0:
+        return f"{epoch} is before 1970"
+    if epoch > now:
+        return (f"{epoch} is after this machine's clock ({int(now)}): builds clamp only file times newer "
+                f"than it, so files would keep their build times and two builds of the same inputs would "
+                f"differ. Use a time in the past (the default is 1700000000, 2023-11-14)")
+    return None

@@ -122,3 +122,9 @@ def test_docker_rejects_these_repository_names(name: str) -> None:
                                         (".x", False), ("a" * 128, True), ("a" * 129, False), ("a:b", False)])
 def test_tag_grammar(tag: str, ok: bool) -> None:
     assert (field_checks.tag_problem(tag) is None) == ok
+
+
+@pytest.mark.parametrize(("epoch", "ok"), [(0, True), (1_700_000_000, True), (1_800_000_000, True), (-1, False),
+                                          (1_800_000_001, False), (4_000_000_000, False)])
+def test_source_date_epoch_must_be_in_the_past(epoch: int, ok: bool) -> None:
+    assert (field_checks.source_date_epoch_problem(epoch, now=1_800_000_000.5) is None) == ok

@@ -4,6 +4,7 @@ even the builder's PEX), naming every missing tool and how to get it. A nested, 
 from __future__ import annotations
 
 import os
+import time
 
 from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.tiny_tree import write_tiny_tree
@@ -45,3 +46,15 @@ def test_missing_tools_are_all_named_before_any_work(tmp_path) -> None:
     assert ".pex" not in run.stderr, run.stderr[-3000:]
     assert run.built == []
     assert "Traceback" not in run.stderr
+
+
+def test_a_future_source_date_epoch_fails_before_any_work(tmp_path) -> None:
+    """mmdebstrap clamps only times newer than the epoch: a future one gives non-reproducible builds."""
+    repo = ScratchRepo(tmp_path / "repo")
+    write_tiny_tree(repo)
+    future = int(time.time()) + 30 * 24 * 3600
+    run = repo.pants(f"--kolla-source-date-epoch={future}", "package", "images/::")
+    assert run.returncode != 0
+    assert f"`[kolla].source_date_epoch` (--kolla-source-date-epoch): {future} is after this machine's clock" \
+        in run.stderr, run.stderr[-3000:]
+    assert ".pex" not in run.stderr and run.built == [] and "Traceback" not in run.stderr, run.stderr[-3000:]

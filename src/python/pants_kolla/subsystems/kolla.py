@@ -83,7 +83,8 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         help=softwrap(
             """
             `SOURCE_DATE_EPOCH` for rootfs builds and the creation time of the rootfs image, so that
-            the same packages give the same image.
+            the same packages give the same image. It must be in the past (checked before any build):
+            file times are only clamped when newer than it.
             """
         ),
     )

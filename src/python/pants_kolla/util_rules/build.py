@@ -59,6 +59,7 @@ from pants_kolla.util_rules.engine import (
 )
 from pants_kolla.util_rules.image_graph import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.prerequisites import BuildPrerequisites
+from pants_kolla.util_rules.source_date_epoch import SourceDateEpochCheck
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
 
 # The builder drives root-equivalent tools; give it a fixed PATH, never the user's.
@@ -138,10 +139,12 @@ async def unchecked_builder_pex(builder: KollaBuilder) -> UncheckedBuilderPex:
 
 
 @rule
-async def builder_pex(prerequisites: BuildPrerequisites) -> BuilderPex:
+async def builder_pex(prerequisites: BuildPrerequisites, epoch: SourceDateEpochCheck) -> BuilderPex:
     prerequisites.checked()
-    # `prerequisites` first: on a fresh machine without them, fail in seconds, not after the PEX
-    # (under remote execution they are the worker's, probed with the unchecked PEX).
+    # Both checks first: on a fresh machine without the tools, fail in seconds, not after the PEX
+    # (under remote execution they are the worker's, probed with the unchecked PEX). Every build needs
+    # this PEX, so no build runs with a future `[kolla].source_date_epoch`.
+    epoch.raise_failure()
     return BuilderPex((await Get(UncheckedBuilderPex)).pex)
 
 
