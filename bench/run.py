@@ -17,7 +17,6 @@ the end. Progress goes to stderr, the tables to stdout.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -33,14 +32,15 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "src/python")]
 from kolla_bench import engine, monorepo, peers, render_speed, synthetic  # noqa: E402
 from kolla_bench.pants_repo import REPO, PantsRepo, Timed, pants_python, pants_toml  # noqa: E402
 from kolla_bench.table import Check, Row, Samples, checks_table, ratio, results_table, seconds  # noqa: E402
+from pants_kolla_tests.offline_toml import source_date_epoch_for  # noqa: E402
 
 PLUGIN = "pants-kolla"
 PEER_A = "Peer A: Pants docker_image"
 PEER_B = "Peer B: docker build loop"
 ROOTFS_REF = "kolla/debian-bookworm-rootfs:{tag}"
 SAMPLES = 3  # every timed row: the median of a few tames a busy shared machine
-CHANGE = "RUN echo {nonce} > /changed\n"
 CHANGED_SINCE = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
+
 # The real-tree section's subset of images/: the infra fan-out under base plus openstack-base in both
 # types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
 # build contexts do not get.
@@ -57,10 +57,7 @@ class Bench:
     def __init__(self, work: Path, tag: str) -> None:
         self.work = work
         self.tag = tag  # plugin images; peers use <tag>-a / <tag>-b so nobody overwrites anyone
-        # Names are in no cache key; the epoch is (it sets every mtime): a fresh one per run makes the
-        # plugin's first builds, the rootfs's too, miss Pants' cache. In the past (≤ 2025-06): mmdebstrap
-        # only clamps mtimes newer than the epoch.
-        self.epoch = 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 50_000_000
+        self.epoch = source_date_epoch_for(tag)  # a fresh one per run: first builds miss Pants' cache
         self.rows: list[Row] = []
         self.checks: list[Check] = []
         self.repos: list[PantsRepo] = []
@@ -178,7 +175,7 @@ class Bench:
             path = f"images/{image}/Dockerfile.j2"
 
             def changed(_: int) -> Timed:
-                plugin.write(path, plugin.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                plugin.write(path, synthetic.one_change(plugin.read(path)))
                 return plugin.pants("package", "images::", pantsd=True)
             changes = self.row(s, scenario, PLUGIN, self.sampled(changed), "pantsd warm")
             if image == "cron":
@@ -306,7 +303,7 @@ class Bench:
             path = f"images/{leaf}/Dockerfile.j2"
 
             def leaf_changed(_: int) -> Timed:
-                plugin.write(path, plugin.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                plugin.write(path, synthetic.one_change(plugin.read(path)))
                 return plugin.pants("package", "images::", pantsd=True)
             change = self.row(s, f"one leaf changed ({leaf}, depth {synthetic.depth(shape, leaf)})", PLUGIN,
                               self.sampled(leaf_changed), "pantsd warm")
@@ -321,7 +318,7 @@ class Bench:
 
             def peer_leaf_changed(_: int) -> Timed:
                 dockerfile = f"{leaf}/Dockerfile"
-                peer_a.write(dockerfile, peer_a.read(dockerfile) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                peer_a.write(dockerfile, synthetic.one_change(peer_a.read(dockerfile)))
                 return peer_a.pants("package", "::", pantsd=True)
             self.row(s, f"one leaf changed ({leaf}, depth {synthetic.depth(shape, leaf)})", PEER_A,
                      self.sampled(peer_leaf_changed), "pantsd warm")
@@ -364,12 +361,12 @@ class Bench:
             path = f"{one}/Dockerfile.j2"
 
             def leaf_build(_: int) -> Timed:
-                repo.write(path, repo.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                repo.write(path, synthetic.one_change(repo.read(path)))
                 return repo.pants("package", one, pantsd=True)
 
             def changed_since(goal: str) -> Callable[[int], Timed]:
                 def sample(_: int) -> Timed:
-                    repo.write(path, repo.read(path) + CHANGE.format(nonce=uuid.uuid4().hex[:8]))
+                    repo.write(path, synthetic.one_change(repo.read(path)))
                     monorepo.git_commit(repo.root, f"change {leaf}")
                     return repo.pants(*CHANGED_SINCE, goal, pantsd=True)
                 return sample

@@ -86,3 +86,10 @@ def test_samples_report_the_median_and_the_range() -> None:
     assert (row.seconds, row.low, row.high, row.count, row.builds) == (3.0, 1.0, 30.0, 3, 2)
     line = results_table([row]).splitlines()[2]
     assert "| 3.00 " in line and "1.00–30.0 (n=3)" in line
+
+
+def test_each_change_replaces_the_last_so_every_sample_builds_the_same_steps() -> None:
+    once = synthetic.one_change("FROM x\nRUN true\n")
+    twice = synthetic.one_change(once)
+    assert once.startswith("FROM x\nRUN true\nRUN echo ") and once.endswith(" > /changed\n")
+    assert twice.count("\n") == once.count("\n") == 3 and twice != once

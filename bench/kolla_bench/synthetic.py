@@ -6,6 +6,7 @@ images/ tree rooted at the same debian_rootfs as the real tree, so the rootfs bu
 
 from __future__ import annotations
 
+import uuid
 from typing import Mapping
 
 ROOT = "rootfs"
@@ -55,3 +56,14 @@ def plugin_files(shape: Mapping[str, str]) -> dict[str, str]:
         files[f"images/{name}/BUILD"] = f'kolla_image(install_type="infra", parent="images/{parent}")\n'
         files[f"images/{name}/Dockerfile.j2"] = template(name)
     return files
+
+
+CHANGE = "RUN echo {nonce} > /changed\n"
+
+
+def one_change(dockerfile: str) -> str:
+    """`dockerfile` with exactly one change line, new each call. Appending one per sample made every
+    sample's build one RUN step longer than the last, so rows sampled later (the `--changed-since` ones)
+    timed longer builds than the rows they are compared with."""
+    kept = [line for line in dockerfile.splitlines(keepends=True) if not line.endswith("> /changed\n")]
+    return "".join(kept) + CHANGE.format(nonce=uuid.uuid4().hex[:8])

@@ -7,6 +7,18 @@ locally (Pants would fetch it from GitHub) and pip without the machine's constra
 
 from __future__ import annotations
 
+import hashlib
+
+
+def source_date_epoch_for(tag: str) -> int:
+    """A scratch repo's `[kolla].source_date_epoch`, derived from its fresh tag. Names are in no cache key
+    (re-tagging builds nothing); the epoch is (it sets every mtime), so a fresh one makes the repo's builds
+    miss every earlier cache entry, rootfs included, and repos given the same tag share cache entries.
+    In the past (≤ 2025-06): builds clamp only mtimes newer than the epoch, and the plugin rejects a future
+    one (a future epoch, drawn by one tag in 30 of an older range, made two builds of one input differ).
+    """
+    return 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 50_000_000
+
 
 def offline_pants_toml(pex_cli: str, backends: list[str], extra: str = "") -> str:
     return f"""[GLOBAL]

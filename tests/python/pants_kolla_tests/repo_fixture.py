@@ -6,7 +6,6 @@ gets a copy of them plus a pants.toml, and runs Pants with the same interpreter 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,19 +16,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pants_kolla_tests.offline_toml import offline_pants_toml
+from pants_kolla_tests.offline_toml import offline_pants_toml, source_date_epoch_for
 
 SANDBOX = Path.cwd()
 BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:
-    # Names are in no cache key (re-tagging builds nothing); the epoch is (it sets every mtime): one
-    # derived from a fresh tag makes the repo's builds miss every earlier cache entry, rootfs included,
-    # and repos given the same tag share cache entries. In the past: mmdebstrap only clamps mtimes newer
-    # than the epoch, so with one in the future files keep their build times and two builds differ (one
-    # tag in 30 drew one: test_remote_execution's "remote ID != local ID").
-    epoch = 1_700_000_000 + int(hashlib.sha256(tag.encode()).hexdigest(), 16) % 50_000_000
+    epoch = source_date_epoch_for(tag)
     return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"],
                               f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {epoch}\n')
 
