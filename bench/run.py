@@ -40,7 +40,6 @@ PEER_B = "Peer B: docker build loop"
 ROOTFS_REF = "kolla/debian-bookworm-rootfs:{tag}"
 SAMPLES = 3  # every timed row: the median of a few tames a busy shared machine
 CHANGED_SINCE = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
-
 # The real-tree section's subset of images/: the infra fan-out under base plus openstack-base in both
 # types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
 # build contexts do not get.

@@ -58,12 +58,13 @@ def plugin_files(shape: Mapping[str, str]) -> dict[str, str]:
     return files
 
 
-CHANGE = "RUN echo {nonce} > /changed\n"
+CHANGED_FILE = " > /changed\n"  # ends every change line
+CHANGE = "RUN echo {nonce}" + CHANGED_FILE
 
 
 def one_change(dockerfile: str) -> str:
     """`dockerfile` with exactly one change line, new each call. Appending one per sample made every
     sample's build one RUN step longer than the last, so rows sampled later (the `--changed-since` ones)
     timed longer builds than the rows they are compared with."""
-    kept = [line for line in dockerfile.splitlines(keepends=True) if not line.endswith("> /changed\n")]
+    kept = [line for line in dockerfile.splitlines(keepends=True) if not line.endswith(CHANGED_FILE)]
     return "".join(kept) + CHANGE.format(nonce=uuid.uuid4().hex[:8])

@@ -23,9 +23,8 @@ BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:
-    epoch = source_date_epoch_for(tag)
     return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"],
-                              f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {epoch}\n')
+                              f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {source_date_epoch_for(tag)}\n')
 
 
 # The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).

@@ -59,8 +59,8 @@ from pants_kolla.util_rules.engine import (
 )
 from pants_kolla.util_rules.image_graph import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.prerequisites import BuildPrerequisites
-from pants_kolla.util_rules.source_date_epoch import SourceDateEpochCheck
 from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.util_rules.source_date_epoch import SourceDateEpochCheck
 
 # The builder drives root-equivalent tools; give it a fixed PATH, never the user's.
 FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
