@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from kolla_bench import monorepo, peers, synthetic
+from kolla_bench import monorepo, peers, sampling, synthetic
+from kolla_bench.pants_repo import Timed
 from kolla_bench.table import Check, Row, Samples, checks_table, results_table
 
 
@@ -93,3 +94,18 @@ def test_each_change_replaces_the_last_so_every_sample_builds_the_same_steps() -
     twice = synthetic.one_change(once)
     assert once.startswith("FROM x\nRUN true\nRUN echo ") and once.endswith(" > /changed\n")
     assert twice.count("\n") == once.count("\n") == 3 and twice != once
+
+
+def test_compared_rows_are_sampled_in_turn_after_an_untimed_round() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def run(name: str, seconds: float, built: tuple[str, ...]) -> sampling.Run:
+        def sample(i: int) -> Timed:
+            calls.append((name, i))
+            return Timed(seconds + i, 0, "", "", built)
+        return sample
+
+    build, floor = sampling.sampled_in_turn([run("build", 1.0, ("kolla/x:t",)), run("floor", 0.5, ())], 3)
+    assert calls == [("build", -1), ("floor", -1), ("build", 0), ("floor", 0), ("build", 1), ("floor", 1),
+                     ("build", 2), ("floor", 2)]
+    assert build == Samples((1.0, 2.0, 3.0), (1, 1, 1)) and floor == Samples((0.5, 1.5, 2.5), (0, 0, 0))
