@@ -24,7 +24,6 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "src/python")]
@@ -72,7 +71,7 @@ class Bench:
         return samples
 
     @staticmethod
-    def sampled(run: Callable[[int], Timed], n: int = SAMPLES) -> Samples:
+    def sampled(run: sampling.Run, n: int = SAMPLES) -> Samples:
         return sampling.sampled(run, n)
 
     def check(self, target: str, measured: str, met: bool) -> None:
@@ -362,7 +361,7 @@ class Bench:
                 repo.write(path, synthetic.one_change(repo.read(path)))
                 return repo.pants("package", one, pantsd=True)
 
-            def changed_since(goal: str) -> Callable[[int], Timed]:
+            def changed_since(goal: str) -> sampling.Run:
                 def sample(_: int) -> Timed:
                     repo.write(path, synthetic.one_change(repo.read(path)))
                     monorepo.git_commit(repo.root, f"change {leaf}")
