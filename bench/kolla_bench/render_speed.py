@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from pants_kolla.render import render_template
+from pants_kolla.core.jinja_render import render_template
 
 from kolla_bench.synthetic import template
 

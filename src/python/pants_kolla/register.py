@@ -2,60 +2,62 @@
 
 from pants.backend.python.util_rules import pex
 
-from pants_kolla.goals import graph as graph_goal
-from pants_kolla.goals import list_images, tailor
-from pants_kolla.goals import render as render_goal
-from pants_kolla.goals import package, publish
-from pants_kolla.registry_base import RegistryImageField
-from pants_kolla.subsystems import builder
-from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
+from pants_kolla.goals import kolla_graph, kolla_list, kolla_render, package, publish, tailor
+from pants_kolla.package_run import dist_image, image_run, run_report, run_token
+from pants_kolla.subsystems import builder_tool
+from pants_kolla.target_types import (
+    DebianRootfsTarget,
+    KollaImageTarget,
+    KollaTemplateLibraryTarget,
+)
 from pants_kolla.util_rules import (
-    apt_auth,
-    build,
-    context,
-    context_pex,
-    dist_image,
-    engine,
-    image_graph,
-    image_run,
-    kolla_run,
-    load,
+    build_context,
+    build_image,
+    builder_choice,
+    builder_process,
+    context_pexes,
+    engine_endpoint,
+    engine_load,
+    image_tree_targets,
     prerequisites,
-    render,
+    remote_execution,
+    render_dockerfile,
+    rootfs_mirror_auth,
     source_date_epoch,
-    summary,
-    template_libraries,
-    worker,
+    template_library_targets,
+    worker_probe,
 )
 
 
 def rules():
     return [
         *pex.rules(),  # the builder runs from a venv PEX, with or without the Python backend
-        *builder.rules(),
-        *image_graph.rules(),
-        *render.rules(),
-        *template_libraries.rules(),
-        *engine.rules(),
+        *builder_tool.rules(),
+        *builder_process.rules(),
+        *builder_choice.rules(),
+        *worker_probe.rules(),
+        *image_tree_targets.rules(),
+        *render_dockerfile.rules(),
+        *template_library_targets.rules(),
+        *engine_endpoint.rules(),
         *prerequisites.rules(),
         *source_date_epoch.rules(),
-        *apt_auth.rules(),
-        *context.rules(),
-        *build.rules(),
-        *load.rules(),
-        *worker.rules(),
-        *summary.rules(),
+        *rootfs_mirror_auth.rules(),
+        *build_context.rules(),
+        *build_image.rules(),
+        *engine_load.rules(),
+        *remote_execution.rules(),
+        *run_report.rules(),
         *image_run.rules(),
-        *kolla_run.rules(),
+        *run_token.rules(),
         *dist_image.rules(),
-        *context_pex.rules(),
+        *context_pexes.rules(),
         *package.rules(),
-        *render_goal.rules(),
-        *list_images.rules(),
-        *graph_goal.rules(),
+        *kolla_render.rules(),
+        *kolla_list.rules(),
+        *kolla_graph.rules(),
         *tailor.rules(),
         *publish.rules(),
-        DebianRootfsTarget.register_plugin_field(RegistryImageField),
     ]
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional, Tuple
 
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.target import (
@@ -21,23 +21,19 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
-from pants_kolla import dialects, field_checks, install_types
-from pants_kolla.image_graph import display
-from pants_kolla.tailor_guess import TAILOR_TODO
-
-
-def where(address: Address, alias: str) -> str:
-    # Pants prefixes the message with the BUILD file and line.
-    return f"target `{display(address)}`, field `{alias}`"
+from pants_kolla.core import dialects, field_checks, install_types
+from pants_kolla.core.errors import where
+from pants_kolla.core.registry_refs import parse_pinned
+from pants_kolla.core.tailor_guess import TAILOR_TODO
 
 
 def check_values(alias: str, address: Address, values: Iterable[str],
-                 problem: Callable[[str], str | None]) -> None:
+                 problem: Callable[[str], Optional[str]]) -> None:
     """Raise Pants' InvalidFieldException, naming target and field, for the first bad value."""
     for value in values:
         reason = problem(value)
         if reason:
-            raise InvalidFieldException(f"{where(address, alias)}: {reason}.")
+            raise InvalidFieldException(f"{where(address, alias, with_file=False)}: {reason}.")
 
 
 class KollaInstallTypeField(StringField):
@@ -55,14 +51,14 @@ class KollaInstallTypeField(StringField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
         # `parametrize` is expanded before fields are computed: a parametrized variant carries its value
         # in the address. An infra image is one image whatever the install type, so a second variant
         # would build the same image under another name.
         if value == install_types.INFRA and "install_type" in address.parameters:
             raise InvalidFieldException(
-                f"{where(address, cls.alias)}: `infra` cannot be parametrized with other install types "
+                f"{where(address, cls.alias, with_file=False)}: `infra` cannot be parametrized with other install types "
                 f"(an infra image is built once, whatever install types a run asks for). Use "
                 f'`install_type="infra"`, or `parametrize("binary", "source")`.'
             )
@@ -83,15 +79,15 @@ class KollaParentField(StringField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
         if value.startswith(TAILOR_TODO):
             return value  # the image graph says what to write there
         try:
             AddressInput.parse(value, relative_to=address.spec_path,
-                               description_of_origin=where(address, cls.alias))
+                               description_of_origin=where(address, cls.alias, with_file=False))
         except Exception as e:
-            raise InvalidFieldException(f"{where(address, cls.alias)}: `{value}` is not an address: {e}")
+            raise InvalidFieldException(f"{where(address, cls.alias, with_file=False)}: `{value}` is not an address: {e}")
         return value
 
 
@@ -130,7 +126,7 @@ class KollaImageNameField(StringField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address) or address.target_name
         check_values(cls.alias, address, [value], field_checks.repository_problem)
         return value
@@ -158,12 +154,12 @@ class KollaBuildArgsField(StringSequenceField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
+    def compute_value(cls, raw_value: Optional[Iterable[str]], address: Address) -> Optional[Tuple[str, ...]]:
         value = super().compute_value(raw_value, address)
         check_values(cls.alias, address, value or (), field_checks.build_arg_problem)
         repeated = field_checks.duplicate_build_arg_problem(value or ())
         if repeated:
-            raise InvalidFieldException(f"{where(address, cls.alias)}: {repeated}.")
+            raise InvalidFieldException(f"{where(address, cls.alias, with_file=False)}: {repeated}.")
         return value
 
 
@@ -192,6 +188,24 @@ class KollaDialectField(StringField):
     )
 
 
+# Publish-only: not in any build's cache key.
+class KollaExtraTagsField(StringSequenceField):
+    alias = "extra_tags"
+    default = ()
+    help = help_text(
+        """
+        Tags `publish` pushes besides `[kolla].tag` (e.g. `["2024.1", "latest"]`), same repository.
+        They are publish-only: they do not enter the build's cache key.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Iterable[str]], address: Address) -> Optional[Tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        check_values(cls.alias, address, value or (), field_checks.tag_problem)
+        return value
+
+
 def _with_install_type_tag(unhydrated_values: Mapping[str, Any]) -> dict[str, Any]:
     """Pants' `--tag` filter reads the `tags` field; we derive the install type tag instead of asking
     users to repeat it. By the time a Target is built, `parametrize` has been expanded."""
@@ -217,6 +231,7 @@ class KollaImageTarget(Target):
         KollaAllowedToFailField,
         KollaTemplateOverridesField,
         KollaDialectField,
+        KollaExtraTagsField,
     )
     help = help_text(
         """
@@ -235,7 +250,7 @@ class DebianSuiteField(StringField):
     help = "The Debian suite mmdebstrap installs (e.g. `bookworm`)."
 
     @classmethod
-    def compute_value(cls, raw_value: str | None, address: Address) -> str:
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
         check_values(cls.alias, address, [value], field_checks.suite_problem)
         return value
@@ -255,16 +270,39 @@ class DebianPackagesField(StringSequenceField):
     help = "Extra Debian packages installed into the rootfs (mmdebstrap's `--include`)."
 
     @classmethod
-    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
+    def compute_value(cls, raw_value: Optional[Iterable[str]], address: Address) -> Optional[Tuple[str, ...]]:
         value = super().compute_value(raw_value, address)
         check_values(cls.alias, address, value or (), field_checks.package_problem)
+        return value
+
+
+class RegistryImageField(StringField):
+    alias = "registry_image"
+    help = help_text(
+        """
+        Pull this root image from a registry instead of building it with mmdebstrap: a reference with
+        its manifest digest, `[registry/]repository[:tag]@sha256:<64 hex>` (kolla-build's
+        `--base-image`, pinned). Pulled once (a cached process: the digest fixes the content), kept as a
+        docker-archive in Pants' store. `suite`, `variant` and `packages` are then not used. Plain-HTTP
+        registries: loopback ones, or those in `[kolla].insecure_registries`.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None and parse_pinned(value) is None:
+            raise InvalidFieldException(
+                f"{where(address, cls.alias)}: `{value}` is not a reference pinned by digest; write "
+                f"`[registry/]repository[:tag]@sha256:<64 hex digits>`."
+            )
         return value
 
 
 class DebianRootfsTarget(Target):
     alias = "debian_rootfs"
     core_fields = (*COMMON_TARGET_FIELDS, DebianSuiteField, DebianVariantField, DebianPackagesField,
-                   KollaImageNameField)
+                   KollaImageNameField, RegistryImageField, KollaExtraTagsField)
     help = help_text(
         """
         A Debian root filesystem built with mmdebstrap and packed as a one-layer image, so that no
@@ -275,6 +313,7 @@ class DebianRootfsTarget(Target):
 
 class KollaTemplateLibrarySourcesField(MultipleSourcesField):
     default = ("*.j2",)
+    help = "The Jinja2 files of the library, importable by file name from every image template."
     expected_file_extensions = (".j2",)
 
 

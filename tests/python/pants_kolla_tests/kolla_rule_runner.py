@@ -15,9 +15,9 @@ from pants.engine.target import Targets
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla import register
-from pants_kolla.goals.selection import selected_images
-from pants_kolla.image_graph import ImageNode
-from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.goals.image_selection import selected_images
+from pants_kolla.core.image_tree import ImageNode
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 
 IMAGES = Path("images")
 

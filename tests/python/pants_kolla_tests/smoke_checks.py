@@ -1,4 +1,4 @@
-"""What "this image works" means, image by image: the table test_image_tree.py runs against a real engine.
+"""What "this image works" means, image by image: the table test_full_tree_smoke.py runs against a real engine.
 
 A `daemon` check starts the image as Kolla does (dumb-init → kolla_start → kolla_set_configs copies the
 files of config.json into place → the service as its user) and polls a probe run inside the container

@@ -61,7 +61,7 @@ def test_ten_leaf_rebuilds_leave_only_their_final_images_in_the_engine(repo, doc
     """Every image a build step makes carries the leaf's first LABEL: after ten rebuilds, the engine
     holds exactly the ten normalized leaves with it (no un-normalized image, no intermediate step).
     With pantsd, each run reports once and counts its own build as built: Pants asks again for the
-    last run's per-session results when it checks that run's memoized rules (util_rules/kolla_run.py)."""
+    last run's per-session results when it checks that run's memoized rules (package_run/run_token.py)."""
     run_label = f"kolla-test-{uuid.uuid4().hex[:10]}"
     finals = set()
     try:

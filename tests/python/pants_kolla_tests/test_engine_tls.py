@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pants_kolla import engine_api
+from pants_kolla.docker_api import engine_client
 from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 from pants_kolla_tests.tiny_tree import image
 
@@ -159,30 +159,30 @@ def docker_config(tmp_path_factory, proxy, certs) -> tuple[Path, str]:
 def test_the_engine_api_follows_docker_host_tls_and_contexts(proxy, certs, docker_config, docker_client,
                                                              monkeypatch) -> None:
     version = docker_client.version()["Version"]
-    endpoint = engine_api.resolve(tls_env(proxy, certs["client"]))
+    endpoint = engine_client.resolve(tls_env(proxy, certs["client"]))
     assert endpoint.tls and endpoint.tls_verify
-    assert engine_api.ping(endpoint) == version
+    assert engine_client.ping(endpoint) == version
     some_image = docker_client.images.list()[0].id
-    assert engine_api.image_id(endpoint, some_image) == some_image
+    assert engine_client.image_id(endpoint, some_image) == some_image
 
-    wrong = engine_api.resolve(tls_env(proxy, certs["wrong_ca"]))
-    with pytest.raises(engine_api.EngineConfigError, match="CERTIFICATE_VERIFY_FAILED"):
-        engine_api.ping(wrong)
+    wrong = engine_client.resolve(tls_env(proxy, certs["wrong_ca"]))
+    with pytest.raises(engine_client.EngineConfigError, match="CERTIFICATE_VERIFY_FAILED"):
+        engine_client.ping(wrong)
 
     # The SDK finds contexts through this process's DOCKER_CONFIG.
     folder, name = docker_config
     monkeypatch.setenv("DOCKER_CONFIG", str(folder))
     for env in ({}, {"DOCKER_CONTEXT": name}):  # config.json's currentContext, or named
-        from_context = engine_api.resolve(env)
+        from_context = engine_client.resolve(env)
         assert (from_context.host, from_context.context, from_context.tls_verify) == (
             proxy.docker_host, name, True)
-        assert engine_api.ping(from_context) == version
+        assert engine_client.ping(from_context) == version
     # DOCKER_HOST wins over any context, as with the docker CLI.
-    assert engine_api.resolve({"DOCKER_HOST": "unix:///x.sock", "DOCKER_CONTEXT": name}).host == "unix:///x.sock"
-    with pytest.raises(engine_api.EngineConfigError, match="`nope`, which does not exist"):
-        engine_api.resolve({"DOCKER_CONTEXT": "nope"})
-    with pytest.raises(engine_api.EngineConfigError, match="over ssh://, which pants-kolla does not support"):
-        engine_api.resolve({"DOCKER_HOST": "ssh://me@engine.example"})
+    assert engine_client.resolve({"DOCKER_HOST": "unix:///x.sock", "DOCKER_CONTEXT": name}).host == "unix:///x.sock"
+    with pytest.raises(engine_client.EngineConfigError, match="`nope`, which does not exist"):
+        engine_client.resolve({"DOCKER_CONTEXT": "nope"})
+    with pytest.raises(engine_client.EngineConfigError, match="over ssh://, which pants-kolla does not support"):
+        engine_client.resolve({"DOCKER_HOST": "ssh://me@engine.example"})
 
 
 @pytest.fixture(scope="module")

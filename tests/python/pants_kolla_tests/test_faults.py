@@ -82,7 +82,7 @@ def test_ctrl_c_mid_build_tags_nothing_and_the_next_run_builds_only_what_is_miss
 
 def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> None:
     # A new engine of the test's own, so killing it disturbs no other test. Its own named-caches dir too:
-    # the engine link lives there (util_rules/engine.py), and the machine-wide one must keep pointing
+    # the engine link lives there (util_rules/engine_endpoint.py), and the machine-wide one must keep pointing
     # at the machine's engine for the other tests running now.
     named_caches = f"--named-caches-dir={tmp_path / 'named-caches'}"
     marker = slow_image(repo, "crash")

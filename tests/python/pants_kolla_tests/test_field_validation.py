@@ -10,8 +10,8 @@ from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
-from pants_kolla import field_checks
-from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.core import field_checks
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner
 from pants_kolla_tests.offline_toml import source_date_epoch_for
 

@@ -13,13 +13,13 @@ from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
-from pants_kolla.goals.graph import KollaGraph
-from pants_kolla.goals.list_images import KollaList
-from pants_kolla.goals.render import KollaRender
+from pants_kolla.goals.kolla_graph import KollaGraph
+from pants_kolla.goals.kolla_list import KollaList
+from pants_kolla.goals.kolla_render import KollaRender
 from pants_kolla.goals.tailor import PutativeKollaImagesRequest
-from pants_kolla.tailor_guess import INSTALL_TYPE_TODO, PARENT_TODO
-from pants_kolla.util_rules.engine import EngineEndpoint
-from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.core.tailor_guess import INSTALL_TYPE_TODO, PARENT_TODO
+from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
-from pants_kolla.image_graph import ImageNode
-from pants_kolla.naming import NamingScheme
-from pants_kolla.render import render_template
-from pants_kolla.util_rules.render import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.core.image_tree import ImageNode
+from pants_kolla.core.naming import NamingScheme
+from pants_kolla.core.jinja_render import render_template
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla_tests.kolla_rule_runner import IMAGES, kolla_rule_runner, tree_nodes, write_images_tree
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,108 +1,91 @@
-"""The real image tree: a nested Pants packages all of images/ (infra once, binary and source) into a
-scratch repo, then every image is started for real and smoke-checked (smoke_checks.py).
-
-The nested build is cold by design (a fresh tag, and the epoch derived from it, miss every cache entry
-of the engine and of Pants), so its duration is the tree's cold build time; it is printed. Containers are removed whatever happens.
-"""
-
 from __future__ import annotations
 
-import io
-import tarfile
-import time
-from pathlib import Path
-
 import pytest
+from pants.engine.addresses import Address
 
-from pants_kolla_tests.repo_fixture import ScratchRepo
-from pants_kolla_tests.smoke_checks import CHECKS, CONFIG_DIR, SmokeCheck
-
-INSTALL_TYPES = ("binary", "source")
-def variants(check: SmokeCheck) -> list[tuple[str, str | None]]:
-    types = INSTALL_TYPES if check.per_type else (None,)
-    return [(check.image, t) for t in types]
+from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageGraphError, ImageNode
+from pants_kolla.core.errors import display
 
 
-ALL_VARIANTS = [(check, t) for check in CHECKS for _, t in variants(check)]
+def node(path: str, install_type: str, parent: str | None, name: str | None = None) -> ImageNode:
+    params = {"install_type": install_type} if "@" in path else {}
+    spec_path = path.split("@")[0]
+    return ImageNode(Address(spec_path, parameters=params), install_type, parent, name or spec_path.split("/")[-1])
 
 
-def ref(repo: ScratchRepo, image: str, install_type: str | None) -> str:
-    return repo.ref(f"debian-{install_type}-{image}" if install_type else image)
+def tree(*extra: ImageNode) -> ImageGraph:
+    return ImageGraph.from_nodes(
+        [
+            node("images/rootfs", ROOTFS, None),
+            node("images/base", "infra", "images/rootfs"),
+            node("images/cron", "infra", "images/base"),
+            node("images/openstack-base@", "binary", "images/base"),
+            node("images/openstack-base@", "source", "images/base"),
+            node("images/keystone@", "binary", "images/openstack-base"),
+            node("images/keystone@", "source", "images/openstack-base"),
+            *extra,
+        ]
+    )
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory) -> ScratchRepo:
-    repo = ScratchRepo(tmp_path_factory.mktemp("tree"))
-    repo.add_images()
-    started = time.monotonic()
-    run = repo.pants("package", "images/::")
-    minutes = (time.monotonic() - started) / 60
-    print(f"\ncold build of the whole tree: {minutes:.1f} min, {len(run.built)} image builds")
-    assert run.returncode == 0, run.stderr[-6000:]
-    return repo
+def test_per_type_image_gets_parent_variant_of_same_type() -> None:
+    graph = tree()
+    for install_type in ("binary", "source"):
+        child = Address("images/keystone", parameters={"install_type": install_type})
+        parent = graph.parent_of(child)
+        assert parent is not None
+        assert parent.address == Address("images/openstack-base", parameters={"install_type": install_type})
 
 
-def test_every_built_image_has_a_smoke_check(tree: ScratchRepo) -> None:
-    built = {p.name for p in (tree.root / "dist/images").iterdir()} - {"debian-bookworm-rootfs"}
-    checked = {f"debian-{t}-{image}" if t else image for check in CHECKS for image, t in variants(check)}
-    assert built == checked
+def test_ancestry_ends_at_rootfs() -> None:
+    chain = tree().ancestry(Address("images/keystone", parameters={"install_type": "source"}))
+    assert [display(n.address) for n in chain] == [
+        "images/keystone@install_type=source",
+        "images/openstack-base@install_type=source",
+        "images/base",
+        "images/rootfs",
+    ]
 
 
-def config_archive(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, content in files.items():
-            data = content.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+def test_infra_image_under_per_type_parent_is_rejected() -> None:
+    graph = tree(node("images/fluentd", "infra", "images/openstack-base"))
+    with pytest.raises(ImageGraphError, match=r"images/fluentd/BUILD: target `images/fluentd`, field `parent`: an infra image cannot"):
+        graph.parent_of(Address("images/fluentd"))
 
 
-def run_check(client, image: str, check: SmokeCheck, install_type: str | None) -> str:
-    """Returns the output that must contain `expect`; raises AssertionError with the logs otherwise."""
-    command = None if check.daemon else list(check.command)
-    container = client.containers.create(image, command=command, detach=True)
-    try:
-        user = client.api.inspect_image(image)["Config"].get("User") or None
-        expected = check.user.get(install_type) if isinstance(check.user, dict) else check.user
-        assert user == expected, f"{image} runs as {user!r}, expected {expected!r}"
-        if check.files:
-            # Kolla mounts config_files; copying them in also works with a remote engine.
-            container.put_archive(CONFIG_DIR, config_archive(check.files))
-        container.start()
-        if not check.daemon:
-            status = container.wait(timeout=check.timeout)["StatusCode"]
-            output = container.logs().decode(errors="replace")
-            assert status == 0, f"{image} exited {status}:\n{output}"
-            return output
-        deadline = time.monotonic() + check.timeout
-        while True:
-            container.reload()
-            assert container.status == "running", f"{image} stopped:\n{container.logs().decode(errors='replace')}"
-            result = container.exec_run(list(check.command))
-            output = result.output.decode(errors="replace")
-            if result.exit_code == 0 and check.expect.format(install_type=install_type) in output:
-                return output
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{image}: probe {check.command} never passed; last output:\n{output}\n"
-                                     f"logs:\n{container.logs().decode(errors='replace')[-4000:]}")
-            time.sleep(2)
-    finally:
-        container.remove(force=True)
+def test_infra_image_under_single_type_parent_is_rejected() -> None:
+    graph = tree(node("images/tool", "binary", "images/base"), node("images/mariadb", "infra", "images/tool"))
+    with pytest.raises(ImageGraphError, match="infra image `images/mariadb` has parent `images/tool` whose install_type is `binary`"):
+        graph.parent_of(Address("images/mariadb"))
 
 
-@pytest.mark.parametrize(
-    "check,install_type", ALL_VARIANTS, ids=[f"{c.image}-{t}" if t else c.image for c, t in ALL_VARIANTS]
-)
-def test_smoke(tree: ScratchRepo, docker_client, check: SmokeCheck, install_type: str | None) -> None:
-    output = run_check(docker_client, ref(tree, check.image, install_type), check, install_type)
-    assert check.expect.format(install_type=install_type) in output
+def test_missing_parent_names_file_target_and_field() -> None:
+    graph = tree(node("images/redis", "infra", "images/nope"))
+    with pytest.raises(ImageGraphError, match=r"images/redis/BUILD: target `images/redis`, field `parent`: no kolla_image or debian_rootfs target `images/nope`"):
+        graph.parent_of(Address("images/redis"))
 
 
-def test_a_failing_probe_fails(tree: ScratchRepo, docker_client) -> None:
-    """The harness itself: a service that answers something else must not pass."""
-    redis = next(c for c in CHECKS if c.image == "redis")
-    wrong = SmokeCheck("redis", False, ("redis-cli", "ping"), "NOT-PONG", daemon=True, user="redis", timeout=10)
-    with pytest.raises(AssertionError, match="never passed"):
-        run_check(docker_client, ref(tree, redis.image, None), wrong, None)
+def test_parent_without_variant_of_that_type() -> None:
+    graph = ImageGraph.from_nodes(
+        [
+            node("images/rootfs", ROOTFS, None),
+            node("images/ob@", "binary", "images/rootfs"),
+            node("images/svc@", "source", "images/ob"),
+        ]
+    )
+    with pytest.raises(ImageGraphError, match=r"parent `images/ob` has no `source` variant \(it has: binary\)"):
+        graph.parent_of(Address("images/svc", parameters={"install_type": "source"}))
+
+
+def test_binary_image_with_source_parent_is_rejected() -> None:
+    graph = tree(node("images/a", "source", "images/base"), node("images/b", "binary", "images/a"))
+    with pytest.raises(ImageGraphError, match="`binary` image `images/b` has a `source` parent `images/a`"):
+        graph.parent_of(Address("images/b"))
+
+
+def test_parent_cycle_is_reported_with_its_path() -> None:
+    graph = ImageGraph.from_nodes(
+        [node("images/a", "infra", "images/b"), node("images/b", "infra", "images/a")]
+    )
+    with pytest.raises(ImageGraphError, match=r"parent cycle: images/a -> images/b -> images/a"):
+        graph.ancestry(Address("images/a"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from pants_kolla.kolla_dialect.context import KollaSettings, kolla_users
-from pants_kolla.kolla_dialect.methods import debian_package_install, default_repos_yaml, load_repos
-from pants_kolla.overrides import TemplateOverride
-from pants_kolla.render import TemplateRenderError
-from pants_kolla.util_rules.render_kolla import render_kolla_template
+from pants_kolla.kolla_dialect.kolla_context import KollaSettings, kolla_users
+from pants_kolla.kolla_dialect.kolla_methods import debian_package_install, default_repos_yaml, load_repos
+from pants_kolla.core.template_overrides import TemplateOverride
+from pants_kolla.core.jinja_render import TemplateRenderError
+from pants_kolla.util_rules.render_kolla_dialect import render_kolla_template
 
 ORIGIN = "`kolla/cron`"
 TEMPLATE = "kolla/cron/Dockerfile.j2"
@@ -114,7 +114,8 @@ def test_registry_image_must_be_pinned_by_digest() -> None:
     from pants.engine.addresses import Address
     from pants.engine.target import InvalidFieldException
 
-    from pants_kolla.registry_base import RegistryImageField, is_plain_http, parse_pinned
+    from pants_kolla.core.registry_refs import is_plain_http, parse_pinned
+    from pants_kolla.target_types import RegistryImageField
 
     digest = "sha256:" + "a" * 64
     pinned = parse_pinned(f"127.0.0.1:5000/debian:trixie@{digest}")

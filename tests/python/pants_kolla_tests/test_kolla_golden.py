@@ -1,12 +1,16 @@
 """Kolla's own tree, golden against kolla-build 23.0.0 itself: its docker/ folder copied into a scratch
 repo, BUILD files written by `pants tailor` (no hand edit), `pants kolla-render` compared byte for byte
-with `kolla-build --template-only --base debian`, image by image."""
+with `kolla-build --template-only --base debian`, image by image. Alone in its repository, and beside
+this repository's images/ tree, which holds images of the same names (base, openstack-base...): each
+tree's parents resolve within that tree."""
 
 from __future__ import annotations
 
 import difflib
 import os
 import shutil
+
+import pytest
 
 from pants_kolla_tests.kolla_oracle import kolla_docker_tree, render_with_kolla_build
 from pants_kolla_tests.offline_toml import offline_pants_toml
@@ -27,7 +31,8 @@ def _changed_lines(expected: str, actual: str) -> list[str]:
             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
-def test_kolla_tree_renders_as_kolla_build_does(scratch_repo: ScratchRepo, tmp_path) -> None:
+@pytest.mark.parametrize("beside_images", [False, True], ids=["alone", "beside-images"])
+def test_kolla_tree_renders_as_kolla_build_does(scratch_repo: ScratchRepo, tmp_path, beside_images: bool) -> None:
     oracle = render_with_kolla_build(tmp_path / "oracle")
     expected = {os.path.basename(root): os.path.join(root, "Dockerfile")
                 for root, _, files in os.walk(oracle) if "Dockerfile" in files}
@@ -35,7 +40,10 @@ def test_kolla_tree_renders_as_kolla_build_does(scratch_repo: ScratchRepo, tmp_p
 
     shutil.copytree(kolla_docker_tree(), scratch_repo.root / "kolla")
     # kolla-build's defaults: no [kolla] options at all (the scratch repo's own sets a tag).
-    scratch_repo.write("pants.toml", offline_pants_toml(os.environ["PANTS_KOLLA_PEX_CLI"], ["pants_kolla"]))
+    backends = ["pants.backend.python", "pants_kolla"] if beside_images else ["pants_kolla"]
+    scratch_repo.write("pants.toml", offline_pants_toml(os.environ["PANTS_KOLLA_PEX_CLI"], backends))
+    if beside_images:
+        scratch_repo.add_images()
     tailor = scratch_repo.pants("tailor", "kolla::")
     assert tailor.returncode == 0, tailor.stderr[-3000:]
     rendered = scratch_repo.pants("kolla-render", "kolla::")

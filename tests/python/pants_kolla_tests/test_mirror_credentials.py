@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pants_kolla.mirror_auth import split_credentials
+from pants_kolla.core.mirror_credentials import split_credentials
 from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 
 UPSTREAM = "http://deb.debian.org"

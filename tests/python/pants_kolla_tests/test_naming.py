@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pants.engine.addresses import Address
 
-from pants_kolla.image_graph import ROOTFS, ImageGraphError, ImageNode
-from pants_kolla.naming import NamingScheme
-from pants_kolla.template_context import template_context
-from pants_kolla.users import DEFAULT_USERS, UsersOptionError, validated_users
+from pants_kolla.core.image_tree import ROOTFS, ImageGraphError, ImageNode
+from pants_kolla.core.naming import NamingScheme
+from pants_kolla.core.template_context import template_context
+from pants_kolla.core.users import DEFAULT_USERS, UsersOptionError, validated_users
 
 CRON = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
 KEYSTONE = ImageNode(Address("images/keystone", parameters={"install_type": "source"}), "source", "p", "keystone")

@@ -1,7 +1,7 @@
 """`pants package` on the real images/ tree against a real Docker engine (nested Pants).
 
 The selection is one infra image (cron) and one service (keystone, both types) with their ancestors, so
-that this file stays minutes long; test_image_tree.py builds and smoke-checks the whole tree. The tests
+that this file stays minutes long; test_full_tree_smoke.py builds and smoke-checks the whole tree. The tests
 share one scratch repo and run in order: cold build, no-op, leaf change, undeclared file, declared file
 in base, engine repair, tag filter.
 """

@@ -1,10 +1,10 @@
-"""The rendered Dockerfile's FROM is pointed at the parent's ID before the build (parent_pin.py)."""
+"""The rendered Dockerfile's FROM is pointed at the parent's ID before the build (core/parent_pin.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pants_kolla.parent_pin import NoParentFrom, pin_parent
+from pants_kolla.core.parent_pin import NoParentFrom, pin_parent
 
 
 def test_only_from_lines_naming_the_parent_are_pinned() -> None:

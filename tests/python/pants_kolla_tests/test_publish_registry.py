@@ -16,7 +16,7 @@ from pants_kolla_tests.registry_fixture import LocalRegistry, free_port
 from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.small_tree import add_small_tree
 
-# The line `kolla_builder.py push` prints per pushed reference.
+# The line `builder/cli.py push` prints per pushed reference.
 PUSHED = re.compile(r"^pushed (\S+)@(sha256:\w+) image (sha256:\w+): (\d+) layer\(s\) uploaded, "
                     r"(\d+) already in the registry$", re.MULTILINE)
 

@@ -50,7 +50,7 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
         second = checkout(tmp_path / "ci-2/elsewhere/repo", tag)
         # The engine forgets run 1's images: run 2 must get them from the remote cache and load them.
         # (Same engine on purpose: a second engine would repoint the machine-wide engine link that
-        # concurrent Pants runs of other tests use; see util_rules/engine.py.)
+        # concurrent Pants runs of other tests use; see util_rules/engine_endpoint.py.)
         client = docker.from_env(timeout=900)
         for ref in refs:
             client.images.remove(ref, force=True)

@@ -1,8 +1,8 @@
 """`pants package` for kolla_image and debian_rootfs targets.
 
 Pants hands the goal its targets (`--changed-since`, file specs, `--tag`... all resolved by Pants) and
-calls these rules once per target. Each gets its image's run (util_rules/image_run.py: built, loaded,
-its dist/ files ready); the last to finish writes the run's reports (util_rules/summary.py). A failed
+calls these rules once per target. Each gets its image's run (package_run/image_run.py: built, loaded,
+its dist/ files ready); the last to finish writes the run's reports (package_run/run_report.py). A failed
 image raises only once every image of the run is done, so a failure never cuts independent branches
 short; an image that did not fail waits for nobody.
 """
@@ -13,42 +13,34 @@ from dataclasses import dataclass
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.core.util_rules.distdir import DistDir
-from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_kolla import kolla_runs
-from pants_kolla.target_types import DebianSuiteField, KollaParentField
-from pants_kolla.util_rules.image_run import ImageRun, ImageRunRequest
-from pants_kolla.util_rules.kolla_run import KollaRun
-from pants_kolla.util_rules.summary import KollaRunReport, KollaRunReportRequest, failure_message
-
-
-class KollaBuildError(Exception):
-    pass
+from pants_kolla.package_run import run_registry
+from pants_kolla.core.errors import KollaBuildError
+from pants_kolla.target_types import KollaImageNameField
+from pants_kolla.package_run.image_run import ImageRun, ImageRunRequest
+from pants_kolla.package_run.run_token import KollaRun
+from pants_kolla.package_run.run_report import KollaRunReport, KollaRunReportRequest, failure_message
 
 
 @dataclass(frozen=True)
 class KollaImageFieldSet(PackageFieldSet):
-    required_fields = (KollaParentField,)
-    parent: KollaParentField
+    """Both image target types (`kolla_image`, `debian_rootfs`): each has an image name."""
 
-
-@dataclass(frozen=True)
-class DebianRootfsFieldSet(PackageFieldSet):
-    required_fields = (DebianSuiteField,)
-    suite: DebianSuiteField
+    required_fields = (KollaImageNameField,)
+    image_name: KollaImageNameField
 
 
 async def _whole_run(run: str) -> tuple[ImageRun, ...]:
     """Every image of the run, once all are done. Images recorded meanwhile (a rule that started late)
     are waited for too."""
     while True:
-        images = kolla_runs.images(run)
+        images = run_registry.images(run)
         runs = await MultiGet(Get(ImageRun, ImageRunRequest(run, a)) for a in sorted(images))
-        if kolla_runs.images(run) == images:
+        if run_registry.images(run) == images:
             return runs
 
 
@@ -58,37 +50,27 @@ async def _report(run: str, runs: tuple[ImageRun, ...]) -> None:
     await Get(KollaRunReport, KollaRunReportRequest(run, tuple(sorted(runs, key=lambda r: r.outcome.spec))))
 
 
-async def _package(address: Address, distdir: DistDir) -> BuiltPackage:
+@rule(desc="Package a Kolla image", level=LogLevel.DEBUG)
+async def package_kolla_image(field_set: KollaImageFieldSet, distdir: DistDir) -> BuiltPackage:
     run = (await Get(KollaRun)).token
-    kolla_runs.record(run, address)
-    image = await Get(ImageRun, ImageRunRequest(run, address))
-    everything = kolla_runs.finish(run, address, image)
+    run_registry.record(run, field_set.address)
+    image = await Get(ImageRun, ImageRunRequest(run, field_set.address))
+    everything = run_registry.finish(run, field_set.address, image)
     if everything is not None:  # the last image of the run (so far) to be done
         await _report(run, everything)
     if image.fails_goal:
         runs = await _whole_run(run)
         await _report(run, runs)  # before it raises: Pants cancels the rest of the goal then
         raise KollaBuildError(image.load_error or failure_message(runs))
-    # No relpath: Pants would delete the folder before writing it (see util_rules/dist_image.py).
+    # No relpath: Pants would delete the folder before writing it (see package_run/dist_image.py).
     return BuiltPackage(
         await Get(Digest, AddPrefix(image.files, image.folder)),
         (BuiltPackageArtifact(None, (f"Wrote {distdir.relpath / image.folder}", image.status_line)),),
     )
 
 
-@rule(desc="Package a Kolla image", level=LogLevel.DEBUG)
-async def package_kolla_image(field_set: KollaImageFieldSet, distdir: DistDir) -> BuiltPackage:
-    return await _package(field_set.address, distdir)
-
-
-@rule(desc="Package a Debian rootfs image", level=LogLevel.DEBUG)
-async def package_debian_rootfs(field_set: DebianRootfsFieldSet, distdir: DistDir) -> BuiltPackage:
-    return await _package(field_set.address, distdir)
-
-
 def rules():
     return [
         *collect_rules(),
         UnionRule(PackageFieldSet, KollaImageFieldSet),
-        UnionRule(PackageFieldSet, DebianRootfsFieldSet),
     ]

@@ -8,7 +8,7 @@ only runs those (after all packages are built, with the push output on the termi
 with a published/failed line per image). A `PER_SESSION` `Process` would run inside the rule graph
 before the goal reports anything, and would need output files we have no use for.
 
-The push is the engine's (`kolla_builder.py push`, docker SDK): the engine already holds the image after
+The push is the engine's (`builder/cli.py push`, docker SDK): the engine already holds the image after
 `package`, skips blobs the registry has (HEAD, or a cross-repository mount) and reads credentials from
 Docker's config. The image is tagged by its content-addressed ID right before the push, so a concurrent
 build retagging names in a shared engine cannot change what is published.
@@ -20,9 +20,7 @@ types are selected, so it is pushed once per run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.core.goals.publish import (
     PublishFieldSet,
     PublishOutputData,
@@ -34,69 +32,35 @@ from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.process import InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import StringSequenceField
-from pants.util.strutil import help_text
+from pants.util.frozendict import FrozenDict
 
-from pants_kolla import field_checks
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.target_types import (
-    DebianRootfsTarget,
-    DebianSuiteField,
-    KollaImageTarget,
-    KollaParentField,
-    check_values,
-)
-from pants_kolla.util_rules.build import FIXED_PATH, BuilderPex, BuildImageRequest, ImageBuildResult
-from pants_kolla.util_rules.engine import EngineEndpoint
+from pants_kolla.target_types import KollaExtraTagsField, KollaImageNameField
+from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
+from pants_kolla.util_rules.builder_process import BuilderProcess
+from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 
 # Where Docker's client looks for credentials; only paths are passed, never a secret (the core goal logs
 # the whole InteractiveProcess, env included, at debug level).
 CREDENTIAL_ENV = ("DOCKER_CONFIG", "HOME")
 
 
-class KollaExtraTagsField(StringSequenceField):
-    alias = "extra_tags"
-    default = ()
-    help = help_text(
-        """
-        Tags `publish` pushes besides `[kolla].tag` (e.g. `["2024.1", "latest"]`), same repository.
-        They are publish-only: they do not enter the build's cache key.
-        """
-    )
-
-    @classmethod
-    def compute_value(cls, raw_value: Iterable[str] | None, address: Address) -> tuple[str, ...] | None:
-        value = super().compute_value(raw_value, address)
-        check_values(cls.alias, address, value or (), field_checks.tag_problem)
-        return value
-
-
 class PublishKollaImageRequest(PublishRequest):
     pass
 
 
-class PublishDebianRootfsRequest(PublishRequest):
-    pass
-
-
 @dataclass(frozen=True)
-class _PublishFieldSetBase(PublishFieldSet):
+class PublishKollaImageFieldSet(PublishFieldSet):
+    """Both image target types (`kolla_image`, `debian_rootfs`): each has an image name."""
+
+    publish_request_type = PublishKollaImageRequest
+    required_fields = (KollaImageNameField,)
+
     extra_tags: KollaExtraTagsField
 
     def get_output_data(self) -> PublishOutputData:
         return PublishOutputData({"publisher": "kolla", **super().get_output_data()})
-
-
-@dataclass(frozen=True)
-class PublishKollaImageFieldSet(_PublishFieldSetBase):
-    publish_request_type = PublishKollaImageRequest
-    required_fields = (KollaParentField,)
-
-
-@dataclass(frozen=True)
-class PublishDebianRootfsFieldSet(_PublishFieldSetBase):
-    publish_request_type = PublishDebianRootfsRequest
-    required_fields = (DebianSuiteField,)
 
 
 def registry_refs(registry: str, ref: str, extra_tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -126,16 +90,14 @@ async def _publish(address: Address, extra_tags: tuple[str, ...], kolla: KollaSu
         argv.append("--insecure")
     for ref in refs:
         argv += ["--dest", ref]
-    process = await Get(
-        Process,
-        VenvPexProcess(
-            builder.pex,
-            argv=argv,
-            extra_env={"PATH": FIXED_PATH, **engine.env, **env},
-            append_only_caches=engine.append_only_caches,
-            description=f"Pushing {', '.join(refs)}",
-        ),
-    )
+    process = await Get(Process, BuilderProcess(
+        pex=builder.pex,
+        argv=tuple(argv),
+        description=f"Pushing {', '.join(refs)}",
+        engine_env=engine.env,
+        extra_env=FrozenDict(env),
+        append_only_caches=engine.append_only_caches,
+    ))
     return PublishProcesses(
         [PublishPackages(names=refs, process=InteractiveProcess.from_process(process),
                          description=kolla.registry)]
@@ -149,18 +111,5 @@ async def publish_kolla_image(
     return await _publish(request.field_set.address, request.field_set.extra_tags.value or (), kolla, builder)
 
 
-@rule(desc="Publish a Debian rootfs image")
-async def publish_debian_rootfs(
-    request: PublishDebianRootfsRequest, kolla: KollaSubsystem, builder: BuilderPex
-) -> PublishProcesses:
-    return await _publish(request.field_set.address, request.field_set.extra_tags.value or (), kolla, builder)
-
-
 def rules():
-    return [
-        *collect_rules(),
-        *PublishKollaImageFieldSet.rules(),
-        *PublishDebianRootfsFieldSet.rules(),
-        KollaImageTarget.register_plugin_field(KollaExtraTagsField),
-        DebianRootfsTarget.register_plugin_field(KollaExtraTagsField),
-    ]
+    return [*collect_rules(), *PublishKollaImageFieldSet.rules()]

@@ -1,5 +1,5 @@
 """`pants tailor`: a `kolla_image` target for every `Dockerfile.j2` that no `kolla_image` renders (Pants'
-docker tailor rule, with install type, parent and dialect guessed from the template, see tailor_guess.py),
+docker tailor rule, with install type, parent and dialect guessed from the template, see core/tailor_guess.py),
 plus what such an image needs: a `files` target for the files its template COPYs or ADDs, a
 `debian_rootfs` under Kolla's base, and a `kolla_template_library` for the `.j2` files templates import.
 
@@ -22,7 +22,7 @@ from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_kolla.tailor_guess import (
+from pants_kolla.core.tailor_guess import (
     CONTEXT_FILES,
     KOLLA_ROOTFS,
     copied_sources,
@@ -67,7 +67,7 @@ def _image_targets(
     template: FileContent, folders: Mapping[str, list[str]], files: set[str], owned: AllOwnedSources
 ) -> list[PutativeTarget]:
     folder = os.path.dirname(template.path)
-    text = template.content.decode()
+    text = template.content.decode(errors="replace")  # a guess: a stray byte must not stop tailor
     fields: dict[str, Any] = guessed_fields(template.path, text, folders)
     targets = []
     sources = _context_sources(folder, text, files, owned)
@@ -85,7 +85,7 @@ def _image_targets(
 
 def _libraries(templates: DigestContents, candidates: Paths, owned: AllOwnedSources) -> list[PutativeTarget]:
     """A library per folder holding `.j2` files that templates import by name and no target owns."""
-    imported = {name for t in templates for name in _IMPORT.findall(t.content.decode())}
+    imported = {name for t in templates for name in _IMPORT.findall(t.content.decode(errors="replace"))}
     by_folder: dict[str, list[str]] = {}
     for path in candidates.files:
         if os.path.basename(path) in imported and path not in owned:

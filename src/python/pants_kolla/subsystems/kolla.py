@@ -16,10 +16,10 @@ from pants.option.option_types import (
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
-from pants_kolla.kolla_dialect import context as kolla_dialect
-from pants_kolla.naming import NamingScheme
+from pants_kolla.kolla_dialect import kolla_context
+from pants_kolla.core.naming import NamingScheme
 from pants_kolla.subsystems.kolla_dialect_options import KollaDialectOptions
-from pants_kolla.users import DEFAULT_USERS, validated_users
+from pants_kolla.core.users import DEFAULT_USERS, validated_users
 
 
 class BuilderChoice(Enum):
@@ -209,19 +209,19 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         value = getattr(self, name)
         return value if value is not None else PANTS_KOLLA_DEFAULTS[name]
 
-    def kolla_settings(self) -> kolla_dialect.KollaSettings:
+    def kolla_settings(self) -> kolla_context.KollaSettings:
         """kolla-build's options: the shared ones default to kolla-build's, not pants-kolla's."""
-        base_image, base_tag = kolla_dialect.DEFAULT_BASE_IMAGES.get(self.base_distro, (self.base_distro, ""))
-        release = self.openstack_release or kolla_dialect.OPENSTACK_RELEASE
+        base_image, base_tag = kolla_context.DEFAULT_BASE_IMAGES.get(self.base_distro, (self.base_distro, ""))
+        release = self.openstack_release or kolla_context.OPENSTACK_RELEASE
         base_distro_tag = self.base_distro_tag or base_tag
-        return kolla_dialect.KollaSettings(
+        return kolla_context.KollaSettings(
             base_distro=self.base_distro,
             base_image=self.base_image or base_image,
             base_distro_tag=base_distro_tag,
             base_arch=self.base_arch,
             namespace=self.namespace,
-            tag=self.tag or kolla_dialect.default_tag(release, self.base_distro, base_distro_tag),
-            maintainer=self.maintainer if self.maintainer is not None else kolla_dialect.MAINTAINER,
+            tag=self.tag or kolla_context.default_tag(release, self.base_distro, base_distro_tag),
+            maintainer=self.maintainer if self.maintainer is not None else kolla_context.MAINTAINER,
             openstack_release=release,
             openstack_release_codename=self.openstack_release_codename,
             use_dumb_init=self.use_dumb_init,

@@ -8,7 +8,7 @@ from typing import Any
 from pants.option.option_types import BoolOption, DictOption, StrListOption, StrOption
 from pants.util.strutil import softwrap
 
-from pants_kolla.kolla_dialect import context as kolla
+from pants_kolla.kolla_dialect import kolla_context
 
 
 class KollaDialectOptions:
@@ -24,7 +24,7 @@ class KollaDialectOptions:
         "the host's; here it is an option, so that the host never enters a cache key.",
     )
     openstack_release_codename = StrOption(
-        default=kolla.OPENSTACK_RELEASE_CODENAME, help="kolla-build's `--openstack-release-codename`."
+        default=kolla_context.OPENSTACK_RELEASE_CODENAME, help="kolla-build's `--openstack-release-codename`."
     )
     use_dumb_init = BoolOption(default=True, help="kolla-build's `--use-dumb-init`.")
     docker_healthchecks = BoolOption(default=True, help="kolla-build's `--docker-healthchecks`.")

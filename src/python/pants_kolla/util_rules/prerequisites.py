@@ -1,6 +1,6 @@
-"""Rule: the host tools builds need, checked before any other work (the builder's PEX takes minutes to
+"""Rules: the host tools builds need, checked before any other work (the builder's PEX takes minutes to
 build on a fresh machine): one error naming every missing tool and the command that installs or starts
-it, within seconds."""
+it, within seconds. The checked builder PEX (`BuilderPex`), which every build takes, waits for it."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ import shutil
 from dataclasses import dataclass
 from typing import ClassVar
 
+from pants.backend.python.util_rules.pex import VenvPex
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
 
-from pants_kolla.util_rules.engine import BuilderBackend, EngineUnreachable, RemoteExecution
+from pants_kolla.core.errors import KollaError
+from pants_kolla.util_rules.builder_choice import BuilderBackend
+from pants_kolla.util_rules.builder_process import UncheckedBuilderPex
+from pants_kolla.util_rules.engine_endpoint import EngineUnreachable
 from pants_kolla.util_rules.per_session import PerSessionCheck
+from pants_kolla.util_rules.remote_execution import RemoteExecution
+from pants_kolla.util_rules.source_date_epoch import SourceDateEpochCheck
 
 MMDEBSTRAP_MISSING = "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
 
 
-class MissingPrerequisites(Exception):
+class MissingPrerequisites(KollaError):
     pass
 
 
@@ -50,7 +56,7 @@ async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisit
         backend = await Get(BuilderBackend)
     except EngineUnreachable as e:
         missing.append(str(e))
-    # Under remote execution the backend is what the worker's probe reported (util_rules/worker.py): no
+    # Under remote execution the backend is what the worker's probe reported (util_rules/remote_execution.py): no
     # tool of this machine matters, and a rootfs build names the worker lacking mmdebstrap.
     if not (await Get(RemoteExecution)).remote:
         # The client's PATH, not pantsd's. With remote cache reads a rootfs usually comes from the cache:
@@ -59,6 +65,23 @@ async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisit
         if not global_options.remote_cache_read and shutil.which("mmdebstrap", path=env.get("PATH")) is None:
             missing.append(MMDEBSTRAP_MISSING)
     return BuildPrerequisites(backend, tuple(missing))
+
+
+@dataclass(frozen=True)
+class BuilderPex:
+    """The builder, once the machine (or the remote worker) has what builds need."""
+
+    pex: VenvPex
+
+
+@rule
+async def builder_pex(prerequisites: BuildPrerequisites, epoch: SourceDateEpochCheck) -> BuilderPex:
+    prerequisites.checked()
+    # Both checks first: on a fresh machine without the tools, fail in seconds, not after the PEX
+    # (under remote execution they are the worker's, probed with the unchecked PEX). Every build needs
+    # this PEX, so no build runs with a future `[kolla].source_date_epoch`.
+    epoch.raise_failure()
+    return BuilderPex((await Get(UncheckedBuilderPex)).pex)
 
 
 def rules():

@@ -9,8 +9,8 @@ from typing import ClassVar
 
 from pants.engine.rules import collect_rules, rule
 
-from pants_kolla import field_checks
-from pants_kolla.input_error import KollaInputError
+from pants_kolla.core import field_checks
+from pants_kolla.core.errors import KollaInputError
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.per_session import PerSessionCheck
 

@@ -1,0 +1,323 @@
+"""The out-of-process image builder that Pants runs as a cached `Process`.
+
+It sees only what the rule put in its sandbox (rendered Dockerfile, declared context files, the parent
+image as a docker-archive directory) and writes its result as files (a normalized docker-archive
+directory and the build log), so Pants caches the image by content. Subcommands:
+
+  rootfs  run mmdebstrap and pack its tarball as a one-layer image
+  pull    pull a root image by digest from a registry (skopeo) into a docker-archive directory
+  build   build the Dockerfile FROM the parent, with the Docker engine (then load the normalized image
+          back: children build FROM it) or buildah
+  load    make sure the engine holds an archived image under the given tags (per-session step)
+  push    push an image the engine holds to a registry (`publish`)
+  probe   report the builders this machine has (tool_probe.py; under remote execution, the worker's)
+
+Exit codes: builder/exit_codes.py (shared with the rules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pants_kolla.builder import exit_codes
+from pants_kolla.builder import docker_archive
+
+# Builds never see the image's name (the tag is not part of what is built, nor of the cache key): the
+# archive is written under this placeholder, and the rule names it (util_rules/build_image.py).
+UNNAMED = "pants-kolla/unnamed:build"
+LOG_TAIL_LINES = 30
+# Log lines of failures worth retrying (a mirror hiccup), as opposed to a broken Dockerfile.
+TRANSIENT = re.compile(r"(Temporary failure|Could not resolve|Connection (timed out|reset|refused)|"
+                       r"Hash Sum mismatch|503 Service Unavailable|Unable to fetch some archives)", re.I)
+
+
+def print_log_tail(log_path: str, headline: str) -> None:
+    with open(log_path, errors="replace") as f:
+        tail = f.read().splitlines()[-LOG_TAIL_LINES:]
+    print(headline, file=sys.stderr)
+    print(f"--- last {len(tail)} lines of the build log ---", file=sys.stderr)
+    print("\n".join(tail), file=sys.stderr)
+
+
+def cmd_rootfs(args) -> int:
+    if shutil.which("mmdebstrap") is None:
+        print(f"mmdebstrap is not installed on {socket.gethostname()} (where this build ran): "
+              "apt-get install -y mmdebstrap", file=sys.stderr)
+        return exit_codes.BUILD_FAILED
+    rootfs_tar = os.path.abspath("rootfs.tar")
+    argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
+    if args.include:
+        argv.append("--include=" + ",".join(args.include))
+    argv += [args.suite, rootfs_tar, args.mirror]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(args.epoch)}
+    with open(args.log, "w") as log:
+        log.write("$ " + " ".join(argv) + "\n")
+        log.flush()
+        proc = subprocess.run([*argv[:-3], *apt_auth_hooks(args.apt_auth), *argv[-3:]], stdout=log,
+                              stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        print_log_tail(args.log, f"mmdebstrap failed with exit code {proc.returncode}")
+        return exit_codes.BUILD_FAILED
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": docker_archive.iso(args.epoch),
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Cmd": ["/bin/bash"]},
+        "history": [{"created": docker_archive.iso(args.epoch),
+                     "created_by": " ".join(a for a in argv if a != rootfs_tar)}],
+    }
+    docker_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
+    return 0
+
+
+def cmd_pull(args) -> int:
+    if shutil.which("skopeo") is None:
+        print("skopeo is not installed: apt-get install -y skopeo", file=sys.stderr)
+        return exit_codes.BUILD_FAILED
+    pulled = os.path.abspath("pulled.tar")
+    # By digest: skopeo checks the manifest against it. No signature policy file is needed for that.
+    argv = ["skopeo", "--insecure-policy", "copy", f"--src-tls-verify={'false' if args.plain_http else 'true'}",
+            f"docker://{args.image}", f"docker-archive:{pulled}"]
+    with open(args.log, "w") as log:
+        log.write("$ " + " ".join(argv) + "\n")
+        log.flush()
+        proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        print_log_tail(args.log, f"pulling {args.image} failed with exit code {proc.returncode}")
+        return exit_codes.BUILD_FAILED
+    saved = os.path.abspath("pulled")
+    docker_archive.extract_tar(pulled, saved)
+    manifest = docker_archive.read_manifest(saved)
+    with open(os.path.join(saved, manifest["Config"])) as f:
+        config = json.load(f)
+    docker_archive.write_image(args.out, config, [os.path.join(saved, p) for p in manifest["Layers"]], UNNAMED)
+    return 0
+
+
+# apt's main auth file, not one in auth.conf.d/: the apt package ships that folder, and adding then
+# removing a file there changes its mtime, so a rootfs built while an auth file exists differed from one
+# built without (seen as remote and local rootfs IDs differing while another run had credentials).
+# mmdebstrap writes /etc/apt itself, so its mtime is clamped to SOURCE_DATE_EPOCH either way: no trace.
+APT_AUTH_IN_CHROOT = "/etc/apt/auth.conf"
+
+
+def apt_auth_hooks(auth_file: str) -> list[str]:
+    """mmdebstrap hooks giving apt the mirror's login (an auth.conf file outside the cache key, see
+    util_rules/rootfs_mirror_auth.py) for the downloads, then removing it before the tree is packed. Not logged
+    and not in the image's history: the file path is the sandbox's."""
+    if not auth_file or not os.path.exists(auth_file) or os.path.getsize(auth_file) == 0:
+        return []
+    return [f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
+            f'--customize-hook=rm -f "$1{APT_AUTH_IN_CHROOT}"']
+
+
+@contextmanager
+def timed(log, step: str):
+    """Log how long a step took: the build log then says where an image's time went."""
+    start = time.monotonic()
+    yield
+    log.write(f"-- {step}: {time.monotonic() - start:.2f} s\n")
+
+
+class BuildFailed(Exception):
+    pass
+
+
+@dataclass
+class Built:
+    """A build's result: in `saved_dir` (buildah), or in the engine (`client`, `image_id`)."""
+    client: object = None
+    image_id: str = ""
+    parent_id: str = ""
+
+
+def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Built:
+    if args.builder == "buildah":
+        from pants_kolla.builder import buildah_build
+
+        try:
+            buildah_build.build(context, args.parent, UNNAMED, build_args, args.epoch, saved_dir, log)
+        except buildah_build.BuildahFailed as e:
+            raise BuildFailed(str(e))
+        return Built()
+    from pants_kolla.builder import engine_build
+
+    with timed(log, "connect and load the parent"):
+        client = engine_build.connect()
+        parent_id = engine_build.load(client, args.parent, args.parent_base_id)
+    log.write(f"parent = {parent_id}\n")
+    try:
+        with timed(log, "docker build"):
+            image_id = engine_build.build(client, context, build_args, args.engine_cache, log)
+    except engine_build.BuildFailed as e:
+        raise BuildFailed(str(e))
+    return Built(client, image_id, parent_id)
+
+
+def _normalize(args, built: Built, saved_dir: str, log) -> str:
+    """Write the reproducible archive of the build to `args.out`; return its image ID."""
+    out, work = os.path.abspath(args.out), os.path.abspath(".")
+    if built.client is not None:
+        from pants_kolla.builder import engine_build
+
+        if args.read_engine_storage:
+            with timed(log, "normalize the new layers from the engine's storage"):
+                image_id = engine_build.normalize_from_engine(built.client, built.image_id, out, UNNAMED,
+                                                              args.epoch, work, args.parent)
+            if image_id is not None:
+                return image_id
+            log.write("-- the engine's storage is not readable here: docker save\n")
+        with timed(log, "docker save"):
+            engine_build.save(built.client, built.image_id, saved_dir)
+    with timed(log, "normalize"):
+        return docker_archive.normalize_saved_image(saved_dir, out, UNNAMED, args.epoch, work, args.parent)
+
+
+def normalize_modes(context: str) -> None:
+    """Give context files the modes a local Pants sandbox gives them (0755 if the owner may execute,
+    else 0644; folders 0755): remote workers materialize inputs with other modes (Bazel's: 0744), and
+    a COPY'd file's mode is part of the layer, so the image ID would depend on where it was built."""
+    for folder, dirs, files in os.walk(context):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                executable = os.stat(path).st_mode & stat.S_IXUSR
+                os.chmod(path, 0o755 if executable else 0o644)
+
+
+def cmd_build(args) -> int:
+    context = os.path.abspath(args.context)
+    # The kolla_image field rejects these when the BUILD file is parsed; a direct caller gets one line.
+    malformed = [kv for kv in args.build_arg if "=" not in kv]
+    if malformed:
+        print(f"--build-arg must be NAME=value, got: {', '.join(malformed)}", file=sys.stderr)
+        return exit_codes.USAGE
+    normalize_modes(context)
+    build_args = dict(kv.split("=", 1) for kv in args.build_arg)
+    saved_dir = os.path.abspath("saved")
+    with open(args.log, "w") as log:
+        try:
+            built = _build_once(args, context, build_args, saved_dir, log)
+        except BuildFailed as e:
+            log.close()
+            with open(args.log, errors="replace") as f:
+                transient = bool(TRANSIENT.search(f.read()))
+            print_log_tail(args.log, f"The build failed{' (transient)' if transient else ''}: {e}")
+            # The rule retries transient failures ([kolla].retries), so the count is not in this key.
+            return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
+        image_id = _normalize(args, built, saved_dir, log)
+        log.write(f"normalized image = {image_id}\n")
+        if built.client is not None:
+            # Children build FROM the normalized image: load it now, while the engine surely holds its
+            # parent (only its own layers are sent), instead of in a separate process per image.
+            # `package` still checks the engine per run and loads from the archive when it lacks it.
+            from pants_kolla.builder import engine_build
+
+            with timed(log, "load the normalized image"):
+                engine_build.load(built.client, os.path.abspath(args.out), built.parent_id)
+            with timed(log, "remove the un-normalized image"):
+                engine_build.remove_build(built.client, built.image_id, image_id, built.parent_id)
+    shutil.rmtree(saved_dir, ignore_errors=True)
+    return 0
+
+
+def cmd_load(args) -> int:
+    from pants_kolla.builder import engine_build
+
+    client = engine_build.connect()
+    image_id = engine_build.load(client, args.image, args.base_id)
+    for ref in args.tag:
+        if engine_build.engine_has(client, ref) != image_id:
+            engine_build.tag(client, image_id, ref)
+    with open(args.out, "w") as f:
+        json.dump({"image_id": image_id, "tags": args.tag}, f, sort_keys=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="pants-kolla-builder")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pull = sub.add_parser("pull")
+    pull.add_argument("--image", required=True)
+    pull.add_argument("--plain-http", action="store_true")
+    pull.add_argument("--out", required=True)
+    pull.add_argument("--log", required=True)
+    rootfs = sub.add_parser("rootfs")
+    rootfs.add_argument("--suite", required=True)
+    rootfs.add_argument("--variant", required=True)
+    rootfs.add_argument("--include", action="append", default=[])
+    rootfs.add_argument("--mirror", required=True)
+    rootfs.add_argument("--apt-auth", default="", help="An apt auth.conf file for the mirror, if not empty.")
+    rootfs.add_argument("--epoch", type=int, required=True)
+    rootfs.add_argument("--out", required=True)
+    rootfs.add_argument("--log", required=True)
+
+    build = sub.add_parser("build")
+    build.add_argument("--builder", choices=("docker", "buildah"), required=True)
+    build.add_argument("--builder-version", default="", help="Only here to be part of the cache key.")
+    build.add_argument("--context", required=True)
+    build.add_argument("--parent", required=True)
+    build.add_argument("--parent-base-id", default="", help="The parent's own parent image ID, if any.")
+    build.add_argument("--build-arg", action="append", default=[])
+    build.add_argument("--epoch", type=int, required=True)
+    build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false")
+    build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
+    build.add_argument("--out", required=True)
+    build.add_argument("--log", required=True)
+
+    load = sub.add_parser("load")
+    load.add_argument("--image", required=True)
+    load.add_argument("--base-id", default="", help="The image's parent ID: its layers need not be sent.")
+    load.add_argument("--tag", action="append", default=[])
+    load.add_argument("--out", required=True)
+
+    push = sub.add_parser("push")
+    push.add_argument("--image-id", required=True)
+    push.add_argument("--registry", required=True)
+    push.add_argument("--dest", action="append", required=True)
+    push.add_argument("--insecure", action="store_true")
+    push.add_argument("--retries", type=int, default=3)
+
+    probe = sub.add_parser("probe")
+    probe.add_argument("--out", required=True)
+
+    args = parser.parse_args(argv)
+    if args.command == "probe":
+        from pants_kolla.builder import tool_probe
+
+        return tool_probe.cmd_probe(args)
+    if args.command == "push":
+        from pants_kolla.builder import registry_push
+
+        return registry_push.cmd_push(args)
+    try:
+        return {"rootfs": cmd_rootfs, "pull": cmd_pull, "build": cmd_build, "load": cmd_load}[args.command](args)
+    except Exception as e:
+        # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
+        # the rule reports how to start it instead of a traceback.
+        from pants_kolla.builder import engine_build
+
+        if args.command in ("rootfs", "pull") or not engine_build.is_connection_error(e):
+            raise
+        image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
+        print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
+        return exit_codes.ENGINE_UNREACHABLE
+
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

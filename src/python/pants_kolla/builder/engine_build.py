@@ -1,0 +1,211 @@
+"""Building through a Docker engine with the docker SDK (the classic builder)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+
+from pants_kolla.builder import exit_codes
+from pants_kolla.builder import docker_archive
+from pants_kolla.builder import layer_tar
+
+
+class BuildFailed(Exception):
+    pass
+
+
+def client_from_env(timeout: int):
+    import docker
+
+    # The rule hands us the engine socket relative to the sandbox (see util_rules/engine_endpoint.py).
+    relative_socket = os.environ.get("KOLLA_ENGINE_SOCKET")
+    if relative_socket:
+        # The link's target, not the link: a socket path is limited to 108 bytes, and a remote worker's
+        # sandbox paths are long.
+        os.environ["DOCKER_HOST"] = "unix://" + os.path.realpath(relative_socket)
+    # A TLS endpoint's certificates, likewise linked into the sandbox (the SDK reads DOCKER_TLS_VERIFY).
+    if os.environ.get("DOCKER_CERT_PATH"):
+        os.environ["DOCKER_CERT_PATH"] = os.path.abspath(os.environ["DOCKER_CERT_PATH"])
+    return docker.from_env(timeout=timeout)
+
+
+def connect():
+    import docker.errors
+
+    try:
+        client = client_from_env(timeout=900)
+        client.ping()
+        return client
+    except docker.errors.DockerException as e:
+        print(f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
+              file=sys.stderr)
+        sys.exit(exit_codes.ENGINE_UNREACHABLE)
+
+
+def is_connection_error(error: Exception) -> bool:
+    import requests.exceptions  # pants: no-infer-dep (the docker SDK requires it)
+    import urllib3.exceptions  # pants: no-infer-dep (the docker SDK requires it)
+
+    # The SDK reads streamed responses (build output, load progress) straight from urllib3.
+    return isinstance(error, (ConnectionError, requests.exceptions.ConnectionError,
+                              requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError))
+
+
+def _inspect(client, name: str) -> dict | None:
+    import docker.errors
+
+    try:
+        return client.api.inspect_image(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def engine_has(client, ref: str) -> str | None:
+    image = _inspect(client, ref)
+    return image["Id"] if image else None
+
+
+def load(client, image_dir: str, base_id: str = "") -> str:
+    """Load a docker-archive directory unless the engine already holds that image ID. When the engine
+    holds `base_id` (the parent), its layers are left out of the tar: `docker load` reads a layer file
+    only for layers it lacks, so that saves writing and copying the parent's (often gigabytes of) bytes."""
+    wanted = docker_archive.image_id(image_dir)
+    if engine_has(client, wanted) is None:
+        present = _layers_of(client, base_id)
+        layers = docker_archive.diff_ids(image_dir)
+        skip = len(present) if layers[: len(present)] == present else 0
+        with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
+            docker_archive.tar_directory(image_dir, tmp.name, skip_layers=skip)
+            with open(tmp.name, "rb") as f:
+                # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
+                # layer file...) show here, not later as "No such image".
+                for chunk in client.api.load_image(f, quiet=True):
+                    if "error" in chunk:
+                        raise RuntimeError(f"docker load failed: {chunk['error']}")
+    return wanted
+
+
+def _layers_of(client, image: str) -> list[str]:
+    inspected = _inspect(client, image) if image else None
+    return list(inspected["RootFS"]["Layers"]) if inspected else []
+
+
+def tag(client, image: str, ref: str) -> None:
+    repo, _, tag_name = ref.rpartition(":")
+    client.api.tag(image, repo, tag_name, force=True)
+
+
+def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
+    """Build untagged and return the image ID: only `package` names images, and only with the normalized
+    archive, so a name in the engine never points at a half-made or unnormalized image."""
+    import docker.errors
+
+    image_id = None
+    try:
+        # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
+        # like buildah's chroot isolation, without NAT).
+        stream = client.api.build(path=context, rm=True, forcerm=True, pull=False, decode=True,
+                                  network_mode="host", buildargs=build_args or None,
+                                  nocache=not use_cache)
+        for chunk in stream:
+            if "stream" in chunk:
+                log.write(chunk["stream"])
+            elif "status" in chunk:
+                log.write(chunk["status"] + "\n")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            if "error" in chunk:
+                log.write("ERROR: " + chunk["error"].rstrip() + "\n")
+                raise BuildFailed(chunk["error"].strip())
+            log.flush()
+    except docker.errors.APIError as e:
+        log.write(f"ERROR: {e}\n")
+        raise BuildFailed(str(e))
+    if image_id is None:
+        client.ping()  # a stream cut short by a dying engine raises here (the caller reports it as lost)
+        raise BuildFailed("the engine reported no image ID for the build")
+    return image_id
+
+
+def remove_build(client, built_id: str, normalized_id: str, parent_id: str) -> None:
+    """Remove the un-normalized image a build made and the intermediate images of its steps: only the
+    normalized image is ever used (children build FROM it), so these would only fill the engine's disk,
+    by about one image per rebuild.
+
+    Each is removed without pruning, walking down to the image the build started FROM: the engine's own
+    pruning would go on through that parent too, since images are untagged until the run names them,
+    and children still to be built (and `package`'s tagging) need it."""
+    import docker.errors
+
+    if built_id == normalized_id or not parent_id:
+        return
+    chain = []
+    current = built_id
+    while current and current not in (parent_id, normalized_id) and len(chain) < 1000:
+        image = _inspect(client, current)
+        if image is None or image.get("RepoTags"):
+            break  # gone already, or named by someone: not ours to remove
+        chain.append(current)
+        current = image.get("Parent", "")
+    if current != parent_id:
+        chain = chain[:1]  # the walk did not reach the parent: remove only the build's own image
+    for image_id in chain:
+        try:
+            client.api.remove_image(image_id, force=False, noprune=True)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as e:
+            # Still in use (a concurrent build started FROM one of its steps through the layer cache): the
+            # engine keeps it and what it stands on, which is harmless.
+            print(f"kept the un-normalized image {image_id}: {e}", file=sys.stderr)
+            return
+
+
+def save(client, ref: str, saved_dir: str) -> None:
+    with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
+        with open(tmp.name, "wb") as f:
+            for chunk in client.api.get_image(ref):
+                f.write(chunk)
+        docker_archive.extract_tar(tmp.name, saved_dir)
+
+
+def normalize_from_engine(client, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str,
+                          parent_dir: str) -> str | None:
+    """Normalize a built image from the engine's own storage, without `docker save` (which re-tars every
+    inherited layer). None when the engine's storage is not readable here (a remote or rootless engine,
+    another storage driver): then `docker save` it is."""
+    local = _local_image(client, image_id)
+    if local is None:
+        return None
+    config, layer_dirs = local
+
+    def write_layer(index: int, dest: str) -> None:
+        layer_tar.write_normalized(layer_tar.entries_from_dir(layer_dirs[index]), dest, epoch)
+
+    return docker_archive.normalize_image(config, write_layer, out_dir, ref, epoch, work_dir, parent_dir)
+
+
+def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
+    """The image's config and its layers' overlay2 directories (bottom first), if readable here."""
+    info = client.info()
+    # Without the native overlay diff, the engine computes layer tars by comparing directories, and a
+    # layer directory is no longer what `docker save` would hand back.
+    native_diff = dict(info.get("DriverStatus") or []).get("Native Overlay Diff") == "true"
+    if info.get("Driver") != "overlay2" or not native_diff:
+        return None
+    image = client.api.inspect_image(image_id)
+    data = image["GraphDriver"]["Data"] or {}
+    layer_dirs = [*filter(None, (data.get("LowerDir") or "").split(":"))][::-1] + [data.get("UpperDir", "")]
+    digest = image_id.split(":", 1)[1]
+    config_path = os.path.join(info["DockerRootDir"], "image/overlay2/imagedb/content/sha256", digest)
+    if len(layer_dirs) != len(image["RootFS"]["Layers"]) or not all(
+            os.access(path, os.R_OK) for path in (*layer_dirs, config_path)):
+        return None
+    with open(config_path, "rb") as f:
+        blob = f.read()
+    if hashlib.sha256(blob).hexdigest() != digest:  # the image ID is its config's digest
+        return None
+    return json.loads(blob), layer_dirs

@@ -1,0 +1,149 @@
+"""Rule: render one image's Dockerfile from its template, the template libraries and `[kolla]`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pants.engine.addresses import Address, Addresses
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    Target,
+    Targets,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+
+from pants_kolla.core import dialects
+from pants_kolla.core.image_tree import ImageGraphError, ImageNode
+from pants_kolla.core.errors import display, file_text, where
+from pants_kolla.core.errors import KollaInputError
+from pants_kolla.core.naming import NamingScheme
+from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
+from pants_kolla.core.jinja_render import TemplateRenderError, render_template
+from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.target_types import (
+    KollaTemplateField,
+    KollaTemplateLibrarySourcesField,
+    KollaTemplateOverridesField,
+)
+from pants_kolla.core.template_context import template_context
+from pants_kolla.core.users import UsersOptionError
+from pants_kolla.core.template_library_files import DuplicateTemplateError, library_templates
+from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
+from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
+from pants_kolla.util_rules.render_kolla_dialect import KollaDialectInputError, render_kolla_dialect
+
+
+@dataclass(frozen=True)
+class RenderDockerfileRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class RenderedDockerfile:
+    address: Address
+    template_path: str
+    content: str
+    digest: Digest  # a single file named `Dockerfile`
+
+
+@rule(desc="Render a Kolla Dockerfile template")
+async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsystem) -> RenderedDockerfile:
+    naming = kolla.naming()
+    await checked_ancestry(request.address)
+    link, wrapped, library_addresses = await MultiGet(
+        Get(ImageLink, ImageLinkRequest(request.address)),
+        Get(WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")),
+        Get(TemplateLibraries, TemplateLibrariesRequest(request.address)),
+    )
+    node, parent = link.node, link.parent
+    assert parent is not None, "rootfs targets are not rendered"
+    # Names (options included) are in templates' context: a bad one is named before anything renders.
+    naming.check_unique([node, parent])
+    libraries = await Get(Targets, Addresses(library_addresses.addresses))
+    template_path = wrapped.target[KollaTemplateField].file_path
+    overrides = await _template_overrides(wrapped.target, kolla)
+    # Read the template by path rather than by hydrating the field: a missing file then gets our error.
+    library_sources = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField])) for t in libraries
+    )
+    contents = await MultiGet(
+        Get(DigestContents, PathGlobs([template_path])),
+        *(Get(DigestContents, Digest, h.snapshot.digest) for h in library_sources),
+    )
+    if not contents[0]:
+        raise KollaInputError(
+            f"{where(request.address, 'template')}: `{template_path}` does not exist."
+        )
+    origin = f"`{display(request.address)}`"
+    templates = library_templates(
+        ((lib.address.spec, fc.path, file_text(fc.content, fc.path, where(lib.address, 'sources')))
+         for lib, c in zip(libraries, contents[1:]) for fc in c),
+        origin=where(request.address, "dependencies"),
+    )
+    templates[template_path] = file_text(contents[0][0].content, template_path, where(request.address, 'template'))
+
+    if node.dialect == dialects.KOLLA:
+        text = await render_kolla_dialect(
+            node, parent, naming, kolla, kolla.validated_users(), template_path, templates, overrides, origin
+        )
+    else:
+        text = _render_pants_kolla(node, parent, naming, kolla, template_path, templates, overrides, origin)
+    digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
+    return RenderedDockerfile(request.address, template_path, text, digest)
+
+
+def _render_pants_kolla(
+    node: ImageNode,
+    parent: ImageNode,
+    naming: NamingScheme,
+    kolla: KollaSubsystem,
+    template_path: str,
+    templates: dict[str, str],
+    overrides: list[TemplateOverride],
+    origin: str,
+) -> str:
+    entry_template, override_templates = chain_overrides(template_path, overrides)
+    context = template_context(
+        node,
+        naming.ref(parent),
+        naming,
+        base_distro_tag=kolla.pants_kolla_value("base_distro_tag"),
+        maintainer=kolla.pants_kolla_value("maintainer"),
+        openstack_release=kolla.pants_kolla_value("openstack_release"),
+        users=kolla.validated_users(),
+    )
+    return render_template(entry_template, {**templates, **override_templates}, context, origin=origin)
+
+
+async def _read_overrides(paths: tuple[str, ...], origin: str) -> list[TemplateOverride]:
+    """In the listed order (a glob's matches sorted), which is the order they chain in."""
+    contents = await MultiGet(Get(DigestContents, PathGlobs([path])) for path in paths)
+    overrides = []
+    for path, matched in zip(paths, contents):
+        if not matched:
+            raise KollaInputError(f"{origin}: `{path}` does not exist.")
+        overrides.extend(
+            TemplateOverride(fc.path, file_text(fc.content, fc.path, origin), origin)
+            for fc in sorted(matched, key=lambda fc: fc.path)
+        )
+    return overrides
+
+
+async def _template_overrides(target: Target, kolla: KollaSubsystem) -> list[TemplateOverride]:
+    """`[kolla].template_overrides` first, then the target's own, so that the target's win."""
+    own = target[KollaTemplateOverridesField]
+    own_paths = tuple(os.path.join(target.address.spec_path, v) for v in own.value or ())
+    global_origin = f"`[kolla].template_overrides` (rendering `{display(target.address)}`)"
+    return [
+        *await _read_overrides(tuple(kolla.template_overrides), global_origin),
+        *await _read_overrides(own_paths, where(target.address, KollaTemplateOverridesField.alias)),
+    ]
+
+
+def rules():
+    return collect_rules()

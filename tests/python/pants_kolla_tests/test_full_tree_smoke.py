@@ -1,0 +1,108 @@
+"""The real image tree: a nested Pants packages all of images/ (infra once, binary and source) into a
+scratch repo, then every image is started for real and smoke-checked (smoke_checks.py).
+
+The nested build is cold by design (a fresh tag, and the epoch derived from it, miss every cache entry
+of the engine and of Pants), so its duration is the tree's cold build time; it is printed. Containers are removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.smoke_checks import CHECKS, CONFIG_DIR, SmokeCheck
+
+INSTALL_TYPES = ("binary", "source")
+def variants(check: SmokeCheck) -> list[tuple[str, str | None]]:
+    types = INSTALL_TYPES if check.per_type else (None,)
+    return [(check.image, t) for t in types]
+
+
+ALL_VARIANTS = [(check, t) for check in CHECKS for _, t in variants(check)]
+
+
+def ref(repo: ScratchRepo, image: str, install_type: str | None) -> str:
+    return repo.ref(f"debian-{install_type}-{image}" if install_type else image)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> ScratchRepo:
+    repo = ScratchRepo(tmp_path_factory.mktemp("tree"))
+    repo.add_images()
+    started = time.monotonic()
+    run = repo.pants("package", "images/::")
+    minutes = (time.monotonic() - started) / 60
+    print(f"\ncold build of the whole tree: {minutes:.1f} min, {len(run.built)} image builds")
+    assert run.returncode == 0, run.stderr[-6000:]
+    return repo
+
+
+def test_every_built_image_has_a_smoke_check(tree: ScratchRepo) -> None:
+    built = {p.name for p in (tree.root / "dist/images").iterdir()} - {"debian-bookworm-rootfs"}
+    checked = {f"debian-{t}-{image}" if t else image for check in CHECKS for image, t in variants(check)}
+    assert built == checked
+
+
+def config_archive(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in files.items():
+            data = content.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def run_check(client, image: str, check: SmokeCheck, install_type: str | None) -> str:
+    """Returns the output that must contain `expect`; raises AssertionError with the logs otherwise."""
+    command = None if check.daemon else list(check.command)
+    container = client.containers.create(image, command=command, detach=True)
+    try:
+        user = client.api.inspect_image(image)["Config"].get("User") or None
+        expected = check.user.get(install_type) if isinstance(check.user, dict) else check.user
+        assert user == expected, f"{image} runs as {user!r}, expected {expected!r}"
+        if check.files:
+            # Kolla mounts config_files; copying them in also works with a remote engine.
+            container.put_archive(CONFIG_DIR, config_archive(check.files))
+        container.start()
+        if not check.daemon:
+            status = container.wait(timeout=check.timeout)["StatusCode"]
+            output = container.logs().decode(errors="replace")
+            assert status == 0, f"{image} exited {status}:\n{output}"
+            return output
+        deadline = time.monotonic() + check.timeout
+        while True:
+            container.reload()
+            assert container.status == "running", f"{image} stopped:\n{container.logs().decode(errors='replace')}"
+            result = container.exec_run(list(check.command))
+            output = result.output.decode(errors="replace")
+            if result.exit_code == 0 and check.expect.format(install_type=install_type) in output:
+                return output
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{image}: probe {check.command} never passed; last output:\n{output}\n"
+                                     f"logs:\n{container.logs().decode(errors='replace')[-4000:]}")
+            time.sleep(2)
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    "check,install_type", ALL_VARIANTS, ids=[f"{c.image}-{t}" if t else c.image for c, t in ALL_VARIANTS]
+)
+def test_smoke(tree: ScratchRepo, docker_client, check: SmokeCheck, install_type: str | None) -> None:
+    output = run_check(docker_client, ref(tree, check.image, install_type), check, install_type)
+    assert check.expect.format(install_type=install_type) in output
+
+
+def test_a_failing_probe_fails(tree: ScratchRepo, docker_client) -> None:
+    """The harness itself: a service that answers something else must not pass."""
+    redis = next(c for c in CHECKS if c.image == "redis")
+    wrong = SmokeCheck("redis", False, ("redis-cli", "ping"), "NOT-PONG", daemon=True, user="redis", timeout=10)
+    with pytest.raises(AssertionError, match="never passed"):
+        run_check(docker_client, ref(tree, redis.image, None), wrong, None)
