@@ -28,7 +28,9 @@ def image_layers(image_dir: Path) -> list[tuple[str, int]]:
     diff_ids = config["rootfs"]["diff_ids"]
     missing = [layer for layer in manifest["Layers"] if not (image_dir / layer).is_file()]
     if missing:
-        sys.exit(f"{image_dir} lacks its layer files: run `./pants package --kolla-export-archives ...` first")
+        sys.exit(
+            f"{image_dir} lacks its layer files: run `./pants package --kolla-export-archives ...` first"
+        )
     sizes = [(image_dir / layer).stat().st_size for layer in manifest["Layers"]]
     return list(zip(diff_ids, sizes))
 
@@ -38,7 +40,11 @@ def mib(n: int) -> str:
 
 
 def report(dist: Path) -> dict[str, int]:
-    images = {d.name: image_layers(d / "image") for d in sorted(dist.iterdir()) if (d / "image/manifest.json").exists()}
+    images = {
+        d.name: image_layers(d / "image")
+        for d in sorted(dist.iterdir())
+        if (d / "image/manifest.json").exists()
+    }
     if not images:
         sys.exit(f"no images under {dist}: run `./pants package images/::` first")
     # A layer's owner is the image with the fewest layers that has it: the one that created it.
@@ -68,7 +74,9 @@ def report(dist: Path) -> dict[str, int]:
     print(f"set (sum of image sizes):           {mib(totals['set_bytes'])}  ({totals['set_bytes']} B)")
     print(f"unique layer bytes:                 {mib(totals['unique_bytes'])}  ({totals['unique_bytes']} B)")
     print(f"  of which infra (built once):      {mib(infra_bytes)}")
-    print(f"naive set (infra once per type x{len(types)}): {mib(totals['naive_bytes'])}  ({totals['naive_bytes']} B)")
+    print(
+        f"naive set (infra once per type x{len(types)}): {mib(totals['naive_bytes'])}  ({totals['naive_bytes']} B)"
+    )
     return totals
 
 

@@ -29,20 +29,41 @@ def test_plugin_files_declare_every_image_from_its_parent() -> None:
     files = synthetic.plugin_files(synthetic.tree_shape(4))
     assert files["images/rootfs/BUILD"] == synthetic.ROOTFS_BUILD
     assert 'parent="images/rootfs"' in files["images/s000/BUILD"]
-    assert 'parent="images/s002"' in files["images/s003/BUILD"] or 'parent="images/s000"' in files["images/s003/BUILD"]
+    assert (
+        'parent="images/s002"' in files["images/s003/BUILD"]
+        or 'parent="images/s000"' in files["images/s003/BUILD"]
+    )
     assert files["images/s003/Dockerfile.j2"].startswith("FROM {{ parent_image }}\n")
 
 
-GRAPH = {"images": [
-    {"name": "kolla/debian-binary-keystone:t", "address": "images/keystone@install_type=binary",
-     "install_type": "binary", "parent": "kolla/debian-binary-openstack-base:t"},
-    {"name": "kolla/base:t", "address": "images/base", "install_type": "infra",
-     "parent": "kolla/debian-bookworm-rootfs:t"},
-    {"name": "kolla/debian-binary-openstack-base:t", "address": "images/openstack-base@install_type=binary",
-     "install_type": "binary", "parent": "kolla/base:t"},
-    {"name": "kolla/debian-bookworm-rootfs:t", "address": "images/rootfs", "install_type": "rootfs",
-     "parent": None},
-]}
+GRAPH = {
+    "images": [
+        {
+            "name": "kolla/debian-binary-keystone:t",
+            "address": "images/keystone@install_type=binary",
+            "install_type": "binary",
+            "parent": "kolla/debian-binary-openstack-base:t",
+        },
+        {
+            "name": "kolla/base:t",
+            "address": "images/base",
+            "install_type": "infra",
+            "parent": "kolla/debian-bookworm-rootfs:t",
+        },
+        {
+            "name": "kolla/debian-binary-openstack-base:t",
+            "address": "images/openstack-base@install_type=binary",
+            "install_type": "binary",
+            "parent": "kolla/base:t",
+        },
+        {
+            "name": "kolla/debian-bookworm-rootfs:t",
+            "address": "images/rootfs",
+            "install_type": "rootfs",
+            "parent": None,
+        },
+    ]
+}
 
 
 def test_peer_images_come_parents_first_without_the_rootfs() -> None:
@@ -103,9 +124,18 @@ def test_compared_rows_are_sampled_in_turn_after_an_untimed_round() -> None:
         def sample(i: int) -> Timed:
             calls.append((name, i))
             return Timed(seconds + i, 0, "", "", built)
+
         return sample
 
     build, floor = sampling.sampled_in_turn([run("build", 1.0, ("kolla/x:t",)), run("floor", 0.5, ())], 3)
-    assert calls == [("build", -1), ("floor", -1), ("build", 0), ("floor", 0), ("build", 1), ("floor", 1),
-                     ("build", 2), ("floor", 2)]
+    assert calls == [
+        ("build", -1),
+        ("floor", -1),
+        ("build", 0),
+        ("floor", 0),
+        ("build", 1),
+        ("floor", 1),
+        ("build", 2),
+        ("floor", 2),
+    ]
     assert build == Samples((1.0, 2.0, 3.0), (1, 1, 1)) and floor == Samples((0.5, 1.5, 2.5), (0, 0, 0))

@@ -22,8 +22,12 @@ def other_targets(count: int) -> dict[str, str]:
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args], cwd=root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def git_init(root: Path) -> None:

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.append(str(REPO / "tests/python"))  # the generated repos' pants.toml, shared with the tests
 from pants_kolla_tests.offline_toml import offline_pants_toml  # noqa: E402
 from pants_kolla_tests.scratch_pantsd import stop_pantsd  # noqa: E402
+
 # The plugin logs "Building <ref>"; Pants' docker backend "Building docker image <ref>". With
 # --no-dynamic-ui each process that really runs logs "Starting: ..." once; a cache hit logs nothing.
 BUILD_LINE = re.compile(r"Starting: Building (?:docker image )?(\S+/\S+:\S+?)(?:\s|$)", re.MULTILINE)
@@ -32,7 +33,9 @@ def pants_python() -> str:
     """The installation of the Python 3.9 Pants runs on (its bootstrap found it): a worker on this
     machine runs the plugin's PEX files with it."""
     env = {**os.environ, "PANTS_KOLLA_PRINT_PYTHON": "1"}
-    return subprocess.run([str(REPO / "pants")], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [str(REPO / "pants")], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -69,18 +72,28 @@ class PantsRepo:
         start = time.monotonic()
         proc = subprocess.run(
             [str(REPO / "pants"), "--pantsd" if pantsd else "--no-pantsd", *args],
-            cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         seconds = time.monotonic() - start
         # Every run's stderr stays in the scratch repo, to check what the Builds column counted.
         self.runs += 1
         self.write(f".bench-logs/{self.runs:02d}-{'_'.join(args)[:80].replace('/', '_')}.log", proc.stderr)
         if check and proc.returncode != 0:
-            raise RunFailed(f"pants {' '.join(args)} in {self.root} exited {proc.returncode}:\n"
-                            f"{proc.stderr[-4000:]}")
-        return Timed(seconds, proc.returncode, proc.stdout, proc.stderr,
-                     # Distinct refs: pantsd may restart a build whose input changed under it.
-                     tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))))
+            raise RunFailed(
+                f"pants {' '.join(args)} in {self.root} exited {proc.returncode}:\n" f"{proc.stderr[-4000:]}"
+            )
+        return Timed(
+            seconds,
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+            # Distinct refs: pantsd may restart a build whose input changed under it.
+            tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))),
+        )
 
     def stop_pantsd(self) -> None:
         stop_pantsd(self.root)

@@ -48,7 +48,9 @@ def images_from_graph(graph_json: str) -> list[Image]:
     """The buildable images of a kolla-graph JSON in dependency order (parents first); rootfs rows,
     which have no Dockerfile, are left out: they are the roots every peer takes as given."""
     rows = [r for r in json.loads(graph_json)["images"] if r["parent"]]
-    images = {r["name"]: Image(r["name"], r["parent"], r["address"].split("@")[0].split(":")[0]) for r in rows}
+    images = {
+        r["name"]: Image(r["name"], r["parent"], r["address"].split("@")[0].split(":")[0]) for r in rows
+    }
     ordered: list[Image] = []
     placed: set[str] = set()
 
@@ -100,8 +102,10 @@ def docker_image_build_file(image: Image, by_ref: dict[str, Image], extra_files:
     if extra_files:
         text += f"files(name='ctx', sources={extra_files!r})\n"
         deps.append(":ctx")
-    return text + (f"docker_image(name='img', repository={image.repository!r}, image_tags=[{image.tag!r}], "
-                   f"context_root='./', dependencies={deps!r})\n")
+    return text + (
+        f"docker_image(name='img', repository={image.repository!r}, image_tags=[{image.tag!r}], "
+        f"context_root='./', dependencies={deps!r})\n"
+    )
 
 
 def peer_a_repo(root: Path, images: list[Image], contexts: dict[str, Path]) -> PantsRepo:
@@ -115,6 +119,7 @@ def peer_a_repo(root: Path, images: list[Image], contexts: dict[str, Path]) -> P
 
 
 # --- Peer B: a docker build loop -----------------------------------------------------------------
+
 
 def docker_build_loop(images: list[Image], contexts: dict[str, Path], *, nocache: bool) -> tuple[float, int]:
     """Seconds and number of `docker build` calls for the whole tree, parents first."""

@@ -7,23 +7,33 @@ import subprocess
 import sys
 import time
 
+from kolla_bench.synthetic import template
 from pants_kolla.core.jinja_render import render_template
 
-from kolla_bench.synthetic import template
-
 CONTEXT = {"parent_image": "kolla/base:bench"}
-ONE_PROCESS = "import sys, jinja2; sys.stdout.write(jinja2.Template(sys.argv[1]).render(parent_image=sys.argv[2]))"
+ONE_PROCESS = (
+    "import sys, jinja2; sys.stdout.write(jinja2.Template(sys.argv[1]).render(parent_image=sys.argv[2]))"
+)
 
 
 def in_process(n: int) -> tuple[float, list[str]]:
     start = time.monotonic()
-    out = [render_template("Dockerfile.j2", {"Dockerfile.j2": template(str(i))}, CONTEXT, origin=f"s{i}")
-           for i in range(n)]
+    out = [
+        render_template("Dockerfile.j2", {"Dockerfile.j2": template(str(i))}, CONTEXT, origin=f"s{i}")
+        for i in range(n)
+    ]
     return time.monotonic() - start, out
 
 
 def one_process_each(n: int) -> tuple[float, list[str]]:
     start = time.monotonic()
-    out = [subprocess.run([sys.executable, "-c", ONE_PROCESS, template(str(i)), CONTEXT["parent_image"]],
-                          check=True, capture_output=True, text=True).stdout for i in range(n)]
+    out = [
+        subprocess.run(
+            [sys.executable, "-c", ONE_PROCESS, template(str(i)), CONTEXT["parent_image"]],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for i in range(n)
+    ]
     return time.monotonic() - start, out

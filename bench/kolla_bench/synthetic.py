@@ -11,7 +11,9 @@ from typing import Mapping
 
 ROOT = "rootfs"
 # Identical to images/rootfs/BUILD: same build inputs, hence one mmdebstrap run per tag for all trees.
-ROOTFS_BUILD = 'debian_rootfs(name="rootfs", suite="bookworm", variant="minbase", image_name="debian-bookworm-rootfs")\n'
+ROOTFS_BUILD = (
+    'debian_rootfs(name="rootfs", suite="bookworm", variant="minbase", image_name="debian-bookworm-rootfs")\n'
+)
 
 
 def image_name(i: int) -> str:
@@ -50,8 +52,11 @@ def template(i_or_name: str, nonce: str = "") -> str:
 
 def plugin_files(shape: Mapping[str, str]) -> dict[str, str]:
     """The images/ tree (path -> content) of a pants-kolla repo for this shape."""
-    files = {"images/BUILD": 'kolla_template_library(name="templates")\n', "images/macros.j2": "",
-             "images/rootfs/BUILD": ROOTFS_BUILD}
+    files = {
+        "images/BUILD": 'kolla_template_library(name="templates")\n',
+        "images/macros.j2": "",
+        "images/rootfs/BUILD": ROOTFS_BUILD,
+    }
     for name, parent in shape.items():
         files[f"images/{name}/BUILD"] = f'kolla_image(install_type="infra", parent="images/{parent}")\n'
         files[f"images/{name}/Dockerfile.j2"] = template(name)

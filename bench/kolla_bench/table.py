@@ -42,8 +42,17 @@ class Row:
 
     @classmethod
     def of(cls, section: str, scenario: str, tool: str, samples: Samples, note: str = "") -> "Row":
-        return cls(section, scenario, tool, samples.median, samples.median_builds, note,
-                   min(samples.seconds), max(samples.seconds), len(samples.seconds))
+        return cls(
+            section,
+            scenario,
+            tool,
+            samples.median,
+            samples.median_builds,
+            note,
+            min(samples.seconds),
+            max(samples.seconds),
+            len(samples.seconds),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,9 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     cells = [list(headers), *[[str(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-                      *map(line, cells[1:])])
+    return "\n".join(
+        [line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells[1:])]
+    )
 
 
 def results_table(rows: Sequence[Row]) -> str:
@@ -78,12 +88,24 @@ def results_table(rows: Sequence[Row]) -> str:
     for r in rows:
         base = baseline.setdefault((r.section, r.scenario), r.seconds)
         spread = "" if r.low is None else f"{seconds(r.low)}–{seconds(r.high)} (n={r.count})"
-        out.append([r.section, r.scenario, r.tool, seconds(r.seconds), spread,
-                    f"{ratio(r.seconds, base):.2f}×", "" if r.builds is None else str(r.builds), r.note])
-    return markdown(["Section", "Scenario", "Tool", "Median (s)", "Min–max (s)", "× first row", "Builds run",
-                     "Note"], out)
+        out.append(
+            [
+                r.section,
+                r.scenario,
+                r.tool,
+                seconds(r.seconds),
+                spread,
+                f"{ratio(r.seconds, base):.2f}×",
+                "" if r.builds is None else str(r.builds),
+                r.note,
+            ]
+        )
+    return markdown(
+        ["Section", "Scenario", "Tool", "Median (s)", "Min–max (s)", "× first row", "Builds run", "Note"], out
+    )
 
 
 def checks_table(checks: Sequence[Check]) -> str:
-    return markdown(["Target", "Measured", "Met?"],
-                    [[c.target, c.measured, "yes" if c.met else "**no**"] for c in checks])
+    return markdown(
+        ["Target", "Measured", "Met?"], [[c.target, c.measured, "yes" if c.met else "**no**"] for c in checks]
+    )

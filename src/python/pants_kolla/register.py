@@ -5,11 +5,7 @@ from pants.backend.python.util_rules import pex
 from pants_kolla.goals import kolla_graph, kolla_list, kolla_render, package, publish, tailor
 from pants_kolla.package_run import dist_image, image_run, run_report, run_token
 from pants_kolla.subsystems import builder_tool
-from pants_kolla.target_types import (
-    DebianRootfsTarget,
-    KollaImageTarget,
-    KollaTemplateLibraryTarget,
-)
+from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import (
     build_context,
     build_image,

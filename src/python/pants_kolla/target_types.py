@@ -27,8 +27,9 @@ from pants_kolla.core.registry_refs import parse_pinned
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
 
-def check_values(alias: str, address: Address, values: Iterable[str],
-                 problem: Callable[[str], Optional[str]]) -> None:
+def check_values(
+    alias: str, address: Address, values: Iterable[str], problem: Callable[[str], Optional[str]]
+) -> None:
     """Raise Pants' InvalidFieldException, naming target and field, for the first bad value."""
     for value in values:
         reason = problem(value)
@@ -84,10 +85,15 @@ class KollaParentField(StringField):
         if value.startswith(TAILOR_TODO):
             return value  # the image graph says what to write there
         try:
-            AddressInput.parse(value, relative_to=address.spec_path,
-                               description_of_origin=where(address, cls.alias, with_file=False))
+            AddressInput.parse(
+                value,
+                relative_to=address.spec_path,
+                description_of_origin=where(address, cls.alias, with_file=False),
+            )
         except Exception as e:
-            raise InvalidFieldException(f"{where(address, cls.alias, with_file=False)}: `{value}` is not an address: {e}")
+            raise InvalidFieldException(
+                f"{where(address, cls.alias, with_file=False)}: `{value}` is not an address: {e}"
+            )
         return value
 
 
@@ -259,8 +265,18 @@ class DebianSuiteField(StringField):
 class DebianVariantField(StringField):
     alias = "variant"
     default = "minbase"
-    valid_choices = ("extract", "custom", "essential", "apt", "required", "minbase", "buildd",
-                     "important", "debootstrap", "standard")
+    valid_choices = (
+        "extract",
+        "custom",
+        "essential",
+        "apt",
+        "required",
+        "minbase",
+        "buildd",
+        "important",
+        "debootstrap",
+        "standard",
+    )
     help = "mmdebstrap's `--variant`."
 
 
@@ -301,8 +317,15 @@ class RegistryImageField(StringField):
 
 class DebianRootfsTarget(Target):
     alias = "debian_rootfs"
-    core_fields = (*COMMON_TARGET_FIELDS, DebianSuiteField, DebianVariantField, DebianPackagesField,
-                   KollaImageNameField, RegistryImageField, KollaExtraTagsField)
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        DebianSuiteField,
+        DebianVariantField,
+        DebianPackagesField,
+        KollaImageNameField,
+        RegistryImageField,
+        KollaExtraTagsField,
+    )
     help = help_text(
         """
         A Debian root filesystem built with mmdebstrap and packed as a one-layer image, so that no
@@ -326,4 +349,3 @@ class KollaTemplateLibraryTarget(Target):
         `{% import "macros.j2" as macros %}`. Every `kolla_image` depends on them.
         """
     )
-

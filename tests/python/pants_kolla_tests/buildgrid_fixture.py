@@ -39,7 +39,10 @@ instances:
 
 def find_python311() -> str:
     pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates = [shutil.which("python3.11"), *sorted(glob.glob(f"{pyenv_root}/versions/3.11*/bin/python3.11"))]
+    candidates = [
+        shutil.which("python3.11"),
+        *sorted(glob.glob(f"{pyenv_root}/versions/3.11*/bin/python3.11")),
+    ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -69,17 +72,24 @@ class BuildGridCache:
         self.proc: subprocess.Popen | None = None
 
     def pants_options(self) -> list[str]:
-        return ["--remote-cache-read", "--remote-cache-write",
-                f"--remote-store-address=grpc://{self.address}", "--remote-instance-name="]
+        return [
+            "--remote-cache-read",
+            "--remote-cache-write",
+            f"--remote-store-address=grpc://{self.address}",
+            "--remote-instance-name=",
+        ]
 
     def __enter__(self) -> "BuildGridCache":
         bgd = ensure_buildgrid()
         (self.root / "cas").mkdir(parents=True, exist_ok=True)
         config = self.root / "cache.yml"
         config.write_text(CONFIG.format(address=self.address, cas=self.root / "cas"))
-        self.proc = subprocess.Popen([str(bgd), "server", "start", "-v", str(config)],
-                                     stdout=open(self.root / "log", "wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # its own group: stop() ends its children
+        self.proc = subprocess.Popen(
+            [str(bgd), "server", "start", "-v", str(config)],
+            stdout=open(self.root / "log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # its own group: stop() ends its children
         host, port = self.address.split(":")
         wait_listening(self.proc, host, int(port), self.root / "log", timeout=60)
         return self

@@ -32,8 +32,11 @@ class FreshEngine:
         assert shutil.which("dockerd"), "dockerd is not installed: apt-get install -y docker.io"
         self.root.mkdir(parents=True, exist_ok=True)
         subnet = f"172.31.{random.randint(1, 254)}.1/24"
-        for argv in (["link", "add", self.bridge, "type", "bridge"], ["addr", "add", subnet, "dev", self.bridge],
-                     ["link", "set", self.bridge, "up"]):
+        for argv in (
+            ["link", "add", self.bridge, "type", "bridge"],
+            ["addr", "add", subnet, "dev", self.bridge],
+            ["link", "set", self.bridge, "up"],
+        ):
             subprocess.run(["ip", *argv], check=True)
         self.start()
         return self
@@ -41,13 +44,29 @@ class FreshEngine:
     def start(self) -> None:
         """Start (or restart, on the same data root) the engine and wait until it answers."""
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", f"{self.root}/data", "--exec-root", f"{self.run_dir}/exec",
-             "--pidfile", f"{self.run_dir}/pid", "-H", self.docker_host, f"--bridge={self.bridge}",
-             "--iptables=false"],
-            stdout=open(self.root / "log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "dockerd",
+                "--data-root",
+                f"{self.root}/data",
+                "--exec-root",
+                f"{self.run_dir}/exec",
+                "--pidfile",
+                f"{self.run_dir}/pid",
+                "-H",
+                self.docker_host,
+                f"--bridge={self.bridge}",
+                "--iptables=false",
+            ],
+            stdout=open(self.root / "log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         for _ in range(60):
             assert self.proc.poll() is None, (self.root / "log").read_text()
-            if subprocess.run(["docker", "-H", self.docker_host, "version"], capture_output=True).returncode == 0:
+            if (
+                subprocess.run(["docker", "-H", self.docker_host, "version"], capture_output=True).returncode
+                == 0
+            ):
                 return
             time.sleep(0.5)
         self.__exit__()

@@ -43,9 +43,19 @@ def render_with_kolla_build(work_dir: Path) -> Path:
     work_dir.mkdir(parents=True, exist_ok=True)
     config.write_text("")
     subprocess.run(
-        [str(kolla_build), "--config-file", str(config), "--template-only", "--base", "debian",
-         "--work-dir", str(work_dir / "out")],
-        check=True, capture_output=True, timeout=1200,
+        [
+            str(kolla_build),
+            "--config-file",
+            str(config),
+            "--template-only",
+            "--base",
+            "debian",
+            "--work-dir",
+            str(work_dir / "out"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=1200,
         env={"PATH": "/usr/bin:/bin", "HOME": str(work_dir)},
     )
     return work_dir / "out/docker"

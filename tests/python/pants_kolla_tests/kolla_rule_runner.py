@@ -6,17 +6,17 @@ from pathlib import Path
 
 from pants.backend.python import register as python_backend
 from pants.backend.python.target_types import PexBinary, PythonRequirementTarget
+from pants.base.specs import RawSpecs, RecursiveGlobSpec
 from pants.core import register as core_backend
 from pants.core.target_types import FilesGeneratorTarget, FileTarget
-from pants.base.specs import RawSpecs, RecursiveGlobSpec
 from pants.engine.addresses import Address
 from pants.engine.internals.parametrize import Parametrize
 from pants.engine.target import Targets
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla import register
-from pants_kolla.goals.image_selection import selected_images
 from pants_kolla.core.image_tree import ImageNode
+from pants_kolla.goals.image_selection import selected_images
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 
 IMAGES = Path("images")
@@ -25,11 +25,21 @@ IMAGES = Path("images")
 def kolla_rule_runner(*extra_rules) -> RuleRunner:
     return RuleRunner(
         # As in pants.toml: the Python backend builds the PEX files of source images' contexts.
-        rules=[*core_backend.rules(), *python_backend.rules(), *register.rules(),
-               QueryRule(Targets, [RawSpecs]), *extra_rules],
+        rules=[
+            *core_backend.rules(),
+            *python_backend.rules(),
+            *register.rules(),
+            QueryRule(Targets, [RawSpecs]),
+            *extra_rules,
+        ],
         # The real tree also has pex_binary targets (source images' wheels) and python_requirements.
-        target_types=[*register.target_types(), FilesGeneratorTarget, FileTarget, PexBinary,
-                      PythonRequirementTarget],
+        target_types=[
+            *register.target_types(),
+            FilesGeneratorTarget,
+            FileTarget,
+            PexBinary,
+            PythonRequirementTarget,
+        ],
         objects={"parametrize": Parametrize},
     )
 

@@ -45,16 +45,20 @@ java.util.logging.ConsoleHandler.level=FINE
 {WORKER.replace('/', '.')}.level=FINE
 """
 PATCHES = {
-    f"{WORKER}/RemoteWorker.java": [(
-        "NettyServerBuilder.forPort(workerOptions.listenPort)",
-        'NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", workerOptions.listenPort))',
-    )],
-    f"{WORKER}/ExecutionServer.java": [(
-        "    Path workingDirectory = execRoot.getRelative(command.getWorkingDirectory());",
-        '    logger.atInfo().log("Executing action %s: %s", actionDigest.getHash(),'
-        ' String.join(" ", command.getArgumentsList()));\n'
-        "    Path workingDirectory = execRoot.getRelative(command.getWorkingDirectory());",
-    )],
+    f"{WORKER}/RemoteWorker.java": [
+        (
+            "NettyServerBuilder.forPort(workerOptions.listenPort)",
+            'NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", workerOptions.listenPort))',
+        )
+    ],
+    f"{WORKER}/ExecutionServer.java": [
+        (
+            "    Path workingDirectory = execRoot.getRelative(command.getWorkingDirectory());",
+            '    logger.atInfo().log("Executing action %s: %s", actionDigest.getHash(),'
+            ' String.join(" ", command.getArgumentsList()));\n'
+            "    Path workingDirectory = execRoot.getRelative(command.getWorkingDirectory());",
+        )
+    ],
 }
 
 
@@ -114,16 +118,23 @@ class RemoteWorker:
         self.log = root / "worker.log"
         self.proc: subprocess.Popen | None = None
 
-    def pants_options(self, caches_base: Path, python_dir: str = os.path.dirname(sys.executable)) -> list[str]:
+    def pants_options(
+        self, caches_base: Path, python_dir: str = os.path.dirname(sys.executable)
+    ) -> list[str]:
         """Pants' options for running every process on this worker. `caches_base` is where the worker
         host keeps named caches (`--remote-execution-append-only-caches-base-path`); `python_dir` holds
         the interpreter PEXes run with (a folder: `<PATH>` and `<PYENV>` mean nothing remotely)."""
         paths = repr(SYSTEM_PATH)
         return [
-            "--remote-execution", f"--remote-execution-address={self.address}",
-            f"--remote-store-address={self.address}", "--remote-instance-name=main",
-            f"--remote-store-headers={HEADERS}", f"--remote-execution-headers={HEADERS}",
-            "--remote-cache-read", "--remote-cache-write", "--cache-content-behavior=validate",
+            "--remote-execution",
+            f"--remote-execution-address={self.address}",
+            f"--remote-store-address={self.address}",
+            "--remote-instance-name=main",
+            f"--remote-store-headers={HEADERS}",
+            f"--remote-execution-headers={HEADERS}",
+            "--remote-cache-read",
+            "--remote-cache-write",
+            "--cache-content-behavior=validate",
             f"--remote-execution-append-only-caches-base-path={caches_base}",
             # The interpreter the tests run on exists on this (co-located) worker too.
             f"--python-bootstrap-search-path=['{python_dir}']",
@@ -143,16 +154,33 @@ class RemoteWorker:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         logging = self.root / "logging.properties"
         logging.write_text(LOGGING)
-        argv = ["java", f"-Djava.util.logging.config.file={logging}",
-                "-cp", f"{classes}:{BUILD_DIR / 'A-server.jar'}", f"{WORKER.replace('/', '.')}.RemoteWorker",
-                f"--listen_port={self.port}", f"--work_path={self.root / 'work'}",
-                f"--cas_path={self.root / 'cas'}", "--jobs=2"]
+        argv = [
+            "java",
+            f"-Djava.util.logging.config.file={logging}",
+            "-cp",
+            f"{classes}:{BUILD_DIR / 'A-server.jar'}",
+            f"{WORKER.replace('/', '.')}.RemoteWorker",
+            f"--listen_port={self.port}",
+            f"--work_path={self.root / 'work'}",
+            f"--cas_path={self.root / 'cas'}",
+            "--jobs=2",
+        ]
         if self.hide:
             mounts = " && ".join(f"mount --bind /dev/null {shutil.which(t) or t}" for t in self.hide)
-            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", f'{mounts} && exec "$@"',
-                    "worker", *argv]
-        self.proc = subprocess.Popen(argv, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # its own group: __exit__ ends its actions
+            argv = [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f'{mounts} && exec "$@"',
+                "worker",
+                *argv,
+            ]
+        self.proc = subprocess.Popen(
+            argv, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own group: __exit__ ends its actions
         wait_listening(self.proc, "127.0.0.1", self.port, self.log)
         return self
 

@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 class LocalRegistry:
-    def __init__(self, root: Path, port: int | None = None, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, port: int | None = None, credentials: tuple[str, str] | None = None
+    ) -> None:
         """`credentials`: (user, password) the registry then requires (htpasswd, bcrypt, as in production)."""
         self.root = root
         self.credentials = credentials
@@ -52,8 +54,12 @@ class LocalRegistry:
             htpasswd.write_text(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
             settings["auth"] = {"htpasswd": {"realm": "kolla-test", "path": str(htpasswd)}}
         config.write_text(json.dumps(settings))  # YAML is a superset of JSON
-        self.proc = subprocess.Popen([binary, "serve", str(config)], stdout=open(self.root / "log", "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdout=open(self.root / "log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.root / "log").read_text()
@@ -84,8 +90,11 @@ class LocalRegistry:
         self.stop()
 
     def manifest_digest(self, repository: str, tag: str) -> str:
-        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{tag}",
-                                         method="HEAD", headers={"Accept": MANIFEST_V2})
+        request = urllib.request.Request(
+            f"http://{self.address}/v2/{repository}/manifests/{tag}",
+            method="HEAD",
+            headers={"Accept": MANIFEST_V2},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers["Docker-Content-Digest"]
 
@@ -95,7 +104,8 @@ class LocalRegistry:
         return sum(f.stat().st_size for f in blobs.rglob("data")) if blobs.exists() else 0
 
     def manifest(self, repository: str, reference: str) -> dict:
-        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{reference}",
-                                         headers={"Accept": MANIFEST_V2})
+        request = urllib.request.Request(
+            f"http://{self.address}/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_V2}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)

@@ -23,8 +23,11 @@ BUILD_LINE = re.compile(r"Starting: Building (\S+/\S+:\S+)$", re.MULTILINE)
 
 
 def pants_toml(pex_cli: str, tag: str) -> str:
-    return offline_pants_toml(pex_cli, ["pants.backend.python", "pants_kolla"],
-                              f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {source_date_epoch_for(tag)}\n')
+    return offline_pants_toml(
+        pex_cli,
+        ["pants.backend.python", "pants_kolla"],
+        f'[kolla]\ntag = "{tag}"\nsource_date_epoch = {source_date_epoch_for(tag)}\n',
+    )
 
 
 # The `openstack` resolve that source images' PEX files come from (3rdparty/python, see pants.toml).
@@ -68,7 +71,9 @@ class ScratchRepo:
             (self.root / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(SANDBOX / path, self.root / path)
         self.write("3rdparty/python/BUILD", OPENSTACK_BUILD)
-        self.write("pants.toml", self.read("pants.toml").replace("[python]\n", "[python]" + OPENSTACK_TOML, 1))
+        self.write(
+            "pants.toml", self.read("pants.toml").replace("[python]\n", "[python]" + OPENSTACK_TOML, 1)
+        )
 
     def write(self, path: str, content: str) -> None:
         target = self.root / path
@@ -78,24 +83,28 @@ class ScratchRepo:
     def read(self, path: str) -> str:
         return (self.root / path).read_text()
 
-    def _command(self, args: tuple[str, ...], env: dict[str, str] | None, pantsd: bool = False,
-                 cwd: str = "") -> dict:
+    def _command(
+        self, args: tuple[str, ...], env: dict[str, str] | None, pantsd: bool = False, cwd: str = ""
+    ) -> dict:
         run_env = {k: v for k, v in os.environ.items() if not k.startswith("PEX")}
         run_env.update(env or {})
         daemon = "--pantsd" if pantsd else "--no-pantsd"  # with pantsd: stop it (scratch_pantsd.py)
         return dict(args=[sys.executable, "-m", "pants", daemon, *args], cwd=self.root / cwd, env=run_env)
 
-    def pants(self, *args: str, env: dict[str, str] | None = None, pantsd: bool = False,
-              cwd: str = "") -> PantsRun:
+    def pants(
+        self, *args: str, env: dict[str, str] | None = None, pantsd: bool = False, cwd: str = ""
+    ) -> PantsRun:
         """`cwd`: a folder of the repo to run from (specs are then relative to it)."""
-        proc = subprocess.run(**self._command(args, env, pantsd, cwd), capture_output=True, text=True,
-                              timeout=2400)
+        proc = subprocess.run(
+            **self._command(args, env, pantsd, cwd), capture_output=True, text=True, timeout=2400
+        )
         return PantsRun(proc.returncode, proc.stdout, proc.stderr)
 
     def pants_start(self, *args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         """A run in the background (to interrupt it, or to race another run); stderr goes to `log`."""
-        return subprocess.Popen(**self._command(args, env), stdout=subprocess.PIPE, stderr=open(log, "w"),
-                                text=True)
+        return subprocess.Popen(
+            **self._command(args, env), stdout=subprocess.PIPE, stderr=open(log, "w"), text=True
+        )
 
     @staticmethod
     def finished(proc: subprocess.Popen, log: Path, timeout: float = 2400) -> PantsRun:

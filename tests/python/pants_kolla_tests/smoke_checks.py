@@ -28,13 +28,15 @@ class SmokeCheck:
 
 def config_json(command: str, *files: tuple[str, str, str, str]) -> str:
     """Kolla's config.json: `files` are (name in CONFIG_DIR, dest, owner, perm)."""
-    return json.dumps({
-        "command": command,
-        "config_files": [
-            {"source": f"{CONFIG_DIR}/{name}", "dest": dest, "owner": owner, "perm": perm}
-            for name, dest, owner, perm in files
-        ],
-    })
+    return json.dumps(
+        {
+            "command": command,
+            "config_files": [
+                {"source": f"{CONFIG_DIR}/{name}", "dest": dest, "owner": owner, "perm": perm}
+                for name, dest, owner, perm in files
+            ],
+        }
+    )
 
 
 def bash(script: str) -> tuple[str, ...]:
@@ -95,73 +97,127 @@ cat /etc/kolla-smoke/smoke.conf
 CHECKS: tuple[SmokeCheck, ...] = (
     # The runtime contract itself: kolla_set_configs copies with owner and mode, then runs `command`.
     SmokeCheck(
-        "base", False, ("kolla_start",), "keystone:keystone 640\nsmoke-content",
+        "base",
+        False,
+        ("kolla_start",),
+        "keystone:keystone 640\nsmoke-content",
         files={
-            "config.json": config_json("/usr/local/bin/kolla-smoke-check",
-                                       ("check.sh", "/usr/local/bin/kolla-smoke-check", "root", "0755"),
-                                       ("smoke.conf", "/etc/kolla-smoke/smoke.conf", "keystone", "0640")),
+            "config.json": config_json(
+                "/usr/local/bin/kolla-smoke-check",
+                ("check.sh", "/usr/local/bin/kolla-smoke-check", "root", "0755"),
+                ("smoke.conf", "/etc/kolla-smoke/smoke.conf", "keystone", "0640"),
+            ),
             "check.sh": SET_CONFIGS_PROBE,
             "smoke.conf": "smoke-content\n",
         },
     ),
     SmokeCheck("cron", False, ("pgrep", "-x", "cron"), "", daemon=True),
     SmokeCheck(
-        "memcached", False,
+        "memcached",
+        False,
         bash("exec 3<>/dev/tcp/127.0.0.1/11211; printf 'stats\\r\\nquit\\r\\n' >&3; cat <&3"),
-        "STAT uptime", daemon=True, user="memcached",
+        "STAT uptime",
+        daemon=True,
+        user="memcached",
     ),
     SmokeCheck("redis", False, ("redis-cli", "ping"), "PONG", daemon=True, user="redis"),
     SmokeCheck(
-        "mariadb-server", False, ("mariadb", "-N", "-e", "SELECT 1+1"), "2", daemon=True, user="mysql",
+        "mariadb-server",
+        False,
+        ("mariadb", "-N", "-e", "SELECT 1+1"),
+        "2",
+        daemon=True,
+        user="mysql",
         files={
-            "config.json": config_json("/usr/local/bin/kolla-smoke-mariadb",
-                                       ("start.sh", "/usr/local/bin/kolla-smoke-mariadb", "mysql", "0755")),
+            "config.json": config_json(
+                "/usr/local/bin/kolla-smoke-mariadb",
+                ("start.sh", "/usr/local/bin/kolla-smoke-mariadb", "mysql", "0755"),
+            ),
             "start.sh": MARIADB_START,
         },
     ),
-    SmokeCheck("rabbitmq", False, ("rabbitmq-diagnostics", "-q", "ping"), "Ping succeeded", daemon=True,
-               user="rabbitmq", timeout=180),
     SmokeCheck(
-        "haproxy", False,
-        bash("haproxy -c -f /etc/haproxy/haproxy.cfg && exec 3<>/dev/tcp/127.0.0.1/8080 "
-             "&& printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"),
-        "haproxy-ok", daemon=True, user="haproxy",
+        "rabbitmq",
+        False,
+        ("rabbitmq-diagnostics", "-q", "ping"),
+        "Ping succeeded",
+        daemon=True,
+        user="rabbitmq",
+        timeout=180,
+    ),
+    SmokeCheck(
+        "haproxy",
+        False,
+        bash(
+            "haproxy -c -f /etc/haproxy/haproxy.cfg && exec 3<>/dev/tcp/127.0.0.1/8080 "
+            "&& printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+        ),
+        "haproxy-ok",
+        daemon=True,
+        user="haproxy",
         files={
-            "config.json": config_json("haproxy -W -db -f /etc/haproxy/haproxy.cfg",
-                                       ("haproxy.cfg", "/etc/haproxy/haproxy.cfg", "haproxy", "0600")),
+            "config.json": config_json(
+                "haproxy -W -db -f /etc/haproxy/haproxy.cfg",
+                ("haproxy.cfg", "/etc/haproxy/haproxy.cfg", "haproxy", "0600"),
+            ),
             "haproxy.cfg": HAPROXY_CFG,
         },
     ),
     # VRRP needs NET_ADMIN, which a smoke check does not grant: check the configuration as deployed.
     SmokeCheck(
-        "keepalived", False,
-        bash("kolla_set_configs > /dev/null && keepalived --config-test -f /etc/keepalived/keepalived.conf && echo keepalived-config-ok"),
+        "keepalived",
+        False,
+        bash(
+            "kolla_set_configs > /dev/null && keepalived --config-test -f /etc/keepalived/keepalived.conf && echo keepalived-config-ok"
+        ),
         "keepalived-config-ok",
         files={
-            "config.json": config_json("keepalived --dont-fork --log-console -f /etc/keepalived/keepalived.conf",
-                                       ("keepalived.conf", "/etc/keepalived/keepalived.conf", "root", "0600")),
+            "config.json": config_json(
+                "keepalived --dont-fork --log-console -f /etc/keepalived/keepalived.conf",
+                ("keepalived.conf", "/etc/keepalived/keepalived.conf", "root", "0600"),
+            ),
             "keepalived.conf": KEEPALIVED_CONF,
         },
     ),
-    SmokeCheck("etcd", False, ("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
-               "is healthy", daemon=True, user="etcd"),
     SmokeCheck(
-        "chrony", False, ("chronyc", "-n", "tracking"), "Reference ID", daemon=True, user="chrony",
+        "etcd",
+        False,
+        ("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
+        "is healthy",
+        daemon=True,
+        user="etcd",
+    ),
+    SmokeCheck(
+        "chrony",
+        False,
+        ("chronyc", "-n", "tracking"),
+        "Reference ID",
+        daemon=True,
+        user="chrony",
         files={
-            "config.json": config_json("chronyd -d -U -u chrony -x -f /etc/chrony/chrony.conf",
-                                       ("chrony.conf", "/etc/chrony/chrony.conf", "chrony", "0644")),
+            "config.json": config_json(
+                "chronyd -d -U -u chrony -x -f /etc/chrony/chrony.conf",
+                ("chrony.conf", "/etc/chrony/chrony.conf", "chrony", "0644"),
+            ),
             "chrony.conf": CHRONY_CONF,
         },
     ),
     # Kolla's fluentd is not packaged by Debian bookworm: rsyslog collects instead (see its Dockerfile).
     SmokeCheck(
-        "rsyslog", False,
-        bash("rsyslogd -N1 -f /etc/rsyslog-kolla.conf && logger -d -n 127.0.0.1 -P 5140 kolla-smoke-line "
-             "&& sleep 1 && grep -h kolla-smoke-line /var/log/kolla/rsyslog/all.log"),
-        "kolla-smoke-line", daemon=True, user="kolla",
+        "rsyslog",
+        False,
+        bash(
+            "rsyslogd -N1 -f /etc/rsyslog-kolla.conf && logger -d -n 127.0.0.1 -P 5140 kolla-smoke-line "
+            "&& sleep 1 && grep -h kolla-smoke-line /var/log/kolla/rsyslog/all.log"
+        ),
+        "kolla-smoke-line",
+        daemon=True,
+        user="kolla",
         files={
-            "config.json": config_json("rsyslogd -n -iNONE -f /etc/rsyslog-kolla.conf",
-                                       ("rsyslog.conf", "/etc/rsyslog-kolla.conf", "kolla", "0644")),
+            "config.json": config_json(
+                "rsyslogd -n -iNONE -f /etc/rsyslog-kolla.conf",
+                ("rsyslog.conf", "/etc/rsyslog-kolla.conf", "kolla", "0644"),
+            ),
             "rsyslog.conf": RSYSLOG_CONF,
         },
     ),
@@ -169,19 +225,30 @@ CHECKS: tuple[SmokeCheck, ...] = (
     SmokeCheck("keystone-base", True, ("keystone-manage", "--version"), "."),
     SmokeCheck("keystone", True, bash("keystone-manage --version && apache2ctl -t 2>&1"), "Syntax OK"),
     SmokeCheck(
-        "keystone-fernet", True,
-        bash("su -s /bin/bash keystone -c 'keystone-manage fernet_setup --keystone-user keystone "
-             "--keystone-group keystone' && ls /etc/keystone/fernet-keys | sort | tr '\\n' ' '"),
+        "keystone-fernet",
+        True,
+        bash(
+            "su -s /bin/bash keystone -c 'keystone-manage fernet_setup --keystone-user keystone "
+            "--keystone-group keystone' && ls /etc/keystone/fernet-keys | sort | tr '\\n' ' '"
+        ),
         "0 1",
     ),
-    SmokeCheck("keystone-ssh", True, bash("ssh-keygen -A > /dev/null && /usr/sbin/sshd -t && echo sshd-ok"),
-               "sshd-ok"),
-    SmokeCheck("glance-base", True,
-               ("python3", "-c", "import glance.version as v; print('glance', v.version_info.version_string())"),
-               "glance "),
+    SmokeCheck(
+        "keystone-ssh",
+        True,
+        bash("ssh-keygen -A > /dev/null && /usr/sbin/sshd -t && echo sshd-ok"),
+        "sshd-ok",
+    ),
+    SmokeCheck(
+        "glance-base",
+        True,
+        ("python3", "-c", "import glance.version as v; print('glance', v.version_info.version_string())"),
+        "glance ",
+    ),
     # Binary runs Debian's standalone glance-api as glance; source serves upstream's WSGI app with apache.
-    SmokeCheck("glance-api", True, ("glance-manage", "--version"), ".",
-               user={"binary": "glance", "source": None}),
+    SmokeCheck(
+        "glance-api", True, ("glance-manage", "--version"), ".", user={"binary": "glance", "source": None}
+    ),
     SmokeCheck("placement-base", True, ("placement-manage", "--version"), "."),
     SmokeCheck("placement-api", True, bash("placement-manage --version && apache2ctl -t 2>&1"), "Syntax OK"),
 )

@@ -66,7 +66,9 @@ def test_ten_leaf_rebuilds_leave_only_their_final_images_in_the_engine(repo, doc
     finals = set()
     try:
         for i in range(10):
-            image(repo, "leaf", "infra", "images/base", f'LABEL {run_label}="{i}"\nRUN echo {i} > /leaf.txt\n')
+            image(
+                repo, "leaf", "infra", "images/base", f'LABEL {run_label}="{i}"\nRUN echo {i} > /leaf.txt\n'
+            )
             run = repo.pants("package", "images/leaf", pantsd=True)  # pantsd: Pants starts once
             assert run.returncode == 0, run.stderr[-3000:]
             assert run.built == [repo.ref("leaf")]
@@ -110,9 +112,11 @@ def test_a_retried_build_is_cached_under_its_first_attempts_key(repo) -> None:
     try:
         port = mirror.server_address[1]
         # RUN steps use the host's network: bash's /dev/tcp reaches the local server.
-        fetch = (f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' >&3 "
-                 f"&& cat <&3 | tee /reply.txt /dev/stderr | grep -q ' 200 '")
-        image(repo, "flaky", "infra", "images/base", f"RUN bash -c \"{fetch}\"\n")
+        fetch = (
+            f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' >&3 "
+            f"&& cat <&3 | tee /reply.txt /dev/stderr | grep -q ' 200 '"
+        )
+        image(repo, "flaky", "infra", "images/base", f'RUN bash -c "{fetch}"\n')
         first = repo.pants("--kolla-retries=2", "package", "images/flaky")
         assert first.returncode == 0, first.stderr[-3000:]
         assert mirror.requests == 2

@@ -23,14 +23,22 @@ RUN echo a-step > /a-step.txt
 RUN echo unused
 {%- endmacro %}
 """
-B_TEMPLATE = '{% import "macros.j2" as macros %}\nFROM {{ parent_image }}\n{% block b_footer %}{% endblock %}\n'
-SITE_OVERRIDE = "{% extends parent_template %}\n{% block b_footer %}RUN echo site-1 > /site.txt{% endblock %}\n"
+B_TEMPLATE = (
+    '{% import "macros.j2" as macros %}\nFROM {{ parent_image }}\n{% block b_footer %}{% endblock %}\n'
+)
+SITE_OVERRIDE = (
+    "{% extends parent_template %}\n{% block b_footer %}RUN echo site-1 > /site.txt{% endblock %}\n"
+)
 PUSHED = re.compile(r"^pushed (\S+)@sha256:\w+ image ", re.MULTILINE)
 
 
 def git(repo: ScratchRepo, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo.root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo.root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def commit(repo: ScratchRepo, message: str) -> None:
@@ -46,8 +54,10 @@ def repo(tmp_path_factory) -> ScratchRepo:
     write_rootfs_and_base(repo, base_steps="", macros=MACROS)
     image(repo, "a", "infra", "images/base", "{{ macros.a_step() }}\n")
     image(repo, "a-child", "infra", "images/a", "RUN echo a-child-1 > /a-child.txt\n")
-    repo.write("images/b/BUILD", 'kolla_image(install_type="infra", parent="images/base", '
-                                 'template_overrides=["site.j2"])\n')
+    repo.write(
+        "images/b/BUILD",
+        'kolla_image(install_type="infra", parent="images/base", ' 'template_overrides=["site.j2"])\n',
+    )
     repo.write("images/b/Dockerfile.j2", B_TEMPLATE)
     repo.write("images/b/site.j2", SITE_OVERRIDE)
     repo.write(".gitignore", "dist/\n.pids/\n.pants.d/\n")
@@ -76,8 +86,12 @@ def refs(repo: ScratchRepo, *names: str) -> list[str]:
         ("images/macros.j2", "echo a-step", "echo a-step-2", ["a", "a-child"]),  # only `a` calls that macro
         ("images/b/site.j2", "site-1", "site-2", ["b"]),
         ("images/base/start.sh", "echo started", "echo started-2", ["base", "a", "a-child", "b"]),
-        ("images/base/Dockerfile.j2", "COPY start.sh /usr/local/bin/start.sh",
-         "COPY start.sh /usr/local/bin/start.sh\nRUN echo base-2 > /base.txt", ["base", "a", "a-child", "b"]),
+        (
+            "images/base/Dockerfile.j2",
+            "COPY start.sh /usr/local/bin/start.sh",
+            "COPY start.sh /usr/local/bin/start.sh\nRUN echo base-2 > /base.txt",
+            ["base", "a", "a-child", "b"],
+        ),
     ],
     ids=["leaf-template", "macros", "override-file", "context-file", "base-template"],
 )

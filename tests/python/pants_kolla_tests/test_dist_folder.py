@@ -19,8 +19,15 @@ def test_manifest_files_are_config_and_layers_under_image() -> None:
 
 
 def test_files_of_the_manifest_on_disk_stay_one_run_and_others_go() -> None:
-    on_disk = ["Dockerfile", "build.log", "image/manifest.json", "image/old.json", "image/old/layer.tar",
-               "image/older.json", "image/stray.txt"]
+    on_disk = [
+        "Dockerfile",
+        "build.log",
+        "image/manifest.json",
+        "image/old.json",
+        "image/old/layer.tar",
+        "image/older.json",
+        "image/stray.txt",
+    ]
     written = ["Dockerfile", "build.log", "image/manifest.json", "image/new.json"]
     referenced = {"image/old.json", "image/old/layer.tar"}
     assert stale_files(on_disk, written, referenced) == ["image/older.json", "image/stray.txt"]
@@ -29,7 +36,9 @@ def test_files_of_the_manifest_on_disk_stay_one_run_and_others_go() -> None:
 def test_an_image_that_failed_allowed_leaves_no_older_image_beside_its_log() -> None:
     on_disk = ["build.log", "image/manifest.json", "image/old.json"]
     assert stale_files(on_disk, ["Dockerfile", "build.log"], {"image/old.json"}) == [
-        "image/manifest.json", "image/old.json"]
+        "image/manifest.json",
+        "image/old.json",
+    ]
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> None:
@@ -43,9 +52,17 @@ def _files(root: Path) -> list[str]:
 
 
 def test_remove_stale_on_a_folder_keeps_it_loadable_and_drops_empty_folders(tmp_path: Path) -> None:
-    _tree(tmp_path, {"Dockerfile": b"FROM x", "image/manifest.json": _manifest("old.json", "old/layer.tar"),
-                     "image/old.json": b"{}", "image/old/layer.tar": b"", "image/older.json": b"{}",
-                     "image/ancient/layer.tar": b""})
+    _tree(
+        tmp_path,
+        {
+            "Dockerfile": b"FROM x",
+            "image/manifest.json": _manifest("old.json", "old/layer.tar"),
+            "image/old.json": b"{}",
+            "image/old/layer.tar": b"",
+            "image/older.json": b"{}",
+            "image/ancient/layer.tar": b"",
+        },
+    )
     written = ["Dockerfile", "image/manifest.json", "image/new.json", "image/new/layer.tar"]
     removed = remove_stale(str(tmp_path), written)
     assert removed == ["image/ancient/layer.tar", "image/older.json"]
@@ -53,8 +70,14 @@ def test_remove_stale_on_a_folder_keeps_it_loadable_and_drops_empty_folders(tmp_
     assert not (tmp_path / "image/ancient").exists()
 
     # The next run: the manifest on disk is the new one (as Pants wrote it), the old version goes.
-    _tree(tmp_path, {"image/manifest.json": _manifest("new.json", "new/layer.tar"), "image/new.json": b"{}",
-                     "image/new/layer.tar": b""})
+    _tree(
+        tmp_path,
+        {
+            "image/manifest.json": _manifest("new.json", "new/layer.tar"),
+            "image/new.json": b"{}",
+            "image/new/layer.tar": b"",
+        },
+    )
     assert remove_stale(str(tmp_path), written) == ["image/old.json", "image/old/layer.tar"]
     assert _files(tmp_path) == ["Dockerfile", "image/manifest.json", "image/new.json", "image/new/layer.tar"]
 

@@ -30,8 +30,13 @@ def saved_image(folder: Path, layers: list[Path], diff_ids: list[str]) -> Path:
         (folder / f"l{index}").mkdir()
         path.rename(folder / f"l{index}/layer.tar")
         names.append(f"l{index}/layer.tar")
-    config = {"rootfs": {"type": "layers", "diff_ids": diff_ids}, "container": "build-host-abc",
-              "created": "2026-01-01T00:00:00Z", "config": {"Hostname": "abc"}, "history": [{}]}
+    config = {
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "container": "build-host-abc",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {"Hostname": "abc"},
+        "history": [{}],
+    }
     (folder / "c.json").write_text(json.dumps(config))
     (folder / "manifest.json").write_text(json.dumps([{"Config": "c.json", "Layers": names}]))
     return folder
@@ -55,10 +60,13 @@ def test_child_archive_inherits_parent_layers_without_writing_them(tmp_path) -> 
     own = layer(tmp_path / "own.tar", {"srv/app": b"app"})
     parent_layer_copy = tmp_path / "copy.tar"
     parent_layer_copy.write_bytes((parent_out / parent_layers[0].split(":")[1] / "layer.tar").read_bytes())
-    saved = saved_image(tmp_path / "saved", [parent_layer_copy, own], [parent_layers[0], "sha256:unnormalized"])
+    saved = saved_image(
+        tmp_path / "saved", [parent_layer_copy, own], [parent_layers[0], "sha256:unnormalized"]
+    )
     child_out = tmp_path / "child"
-    child_id = docker_archive.normalize_saved_image(str(saved), str(child_out), "c:1", 100, str(tmp_path),
-                                                   str(parent_out))
+    child_id = docker_archive.normalize_saved_image(
+        str(saved), str(child_out), "c:1", 100, str(tmp_path), str(parent_out)
+    )
 
     manifest = docker_archive.read_manifest(str(child_out))
     child_layers = docker_archive.diff_ids(str(child_out))
@@ -83,7 +91,9 @@ def test_a_load_tar_leaves_out_inherited_layers_but_keeps_a_repeated_one(tmp_pat
     repeated.write_bytes(empty.read_bytes())
     own = layer(tmp_path / "own.tar", {"srv/app": b"app"})
     out = tmp_path / "image"
-    docker_archive.write_image(str(out), {"config": {}}, [str(base), str(empty), str(own), str(repeated)], "i:1")
+    docker_archive.write_image(
+        str(out), {"config": {}}, [str(base), str(empty), str(own), str(repeated)], "i:1"
+    )
     layers = docker_archive.read_manifest(str(out))["Layers"]
     docker_archive.tar_directory(str(out), str(tmp_path / "load.tar"), skip_layers=2)
     with tarfile.open(tmp_path / "load.tar") as tar:

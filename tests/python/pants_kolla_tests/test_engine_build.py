@@ -13,6 +13,7 @@ import pytest
 
 from pants_kolla.builder import engine_build
 
+
 @pytest.fixture(scope="module")
 def sleeper_image(docker_client):
     """An image holding only the host's `sleep` and the libraries it loads (nothing to pull)."""
@@ -32,8 +33,9 @@ def short_timeout_client():
 
     # The builder's own client has a generous timeout; a short one shows that no read timeout applies
     # to a build's output stream, however long a step stays silent.
-    return docker.DockerClient(base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
-                               timeout=2)
+    return docker.DockerClient(
+        base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=2
+    )
 
 
 def build(tmp_path, dockerfile: str) -> str:
@@ -45,21 +47,22 @@ def build(tmp_path, dockerfile: str) -> str:
 
 
 def test_a_silent_step_longer_than_the_client_timeout_is_not_a_lost_engine(
-        sleeper_image, tmp_path, docker_client) -> None:
+    sleeper_image, tmp_path, docker_client
+) -> None:
     marker = uuid.uuid4().hex
-    image_id = build(tmp_path, f'FROM {sleeper_image}\nLABEL run="{marker}"\n'
-                                            f'RUN ["/bin/sleep", "8"]\n')
+    image_id = build(tmp_path, f'FROM {sleeper_image}\nLABEL run="{marker}"\n' f'RUN ["/bin/sleep", "8"]\n')
     try:
         assert docker_client.images.get(image_id).labels["run"] == marker
     finally:
         engine_build.remove_build(docker_client, image_id, "", sleeper_image)
 
 
-def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path,
-                                                  docker_client) -> None:
+def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path, docker_client) -> None:
     marker = uuid.uuid4().hex
-    image_id = build(tmp_path, f'FROM {sleeper_image}\nLABEL run="{marker}"\n'
-                                            f'RUN ["/bin/sleep", "0"]\nLABEL second="step"\n')
+    image_id = build(
+        tmp_path,
+        f'FROM {sleeper_image}\nLABEL run="{marker}"\n' f'RUN ["/bin/sleep", "0"]\nLABEL second="step"\n',
+    )
     steps = docker_client.images.list(all=True, filters={"label": f"run={marker}"})
     assert len(steps) == 3  # LABEL, RUN, LABEL: the classic builder keeps one image per step
     engine_build.remove_build(docker_client, image_id, "", sleeper_image)
@@ -67,8 +70,7 @@ def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path,
     assert docker_client.images.get(sleeper_image)  # the parent stays
 
 
-def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path,
-                                                    docker_client) -> None:
+def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path, docker_client) -> None:
     """Images are named only after a run, so a parent is untagged while its children build: the engine's
     own pruning would remove it with the child's steps, and `package` could then not tag it."""
     marker = uuid.uuid4().hex
@@ -76,8 +78,9 @@ def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path,
     (tmp_path / "child").mkdir()
     parent_id = build(tmp_path / "parent", f'FROM {sleeper_image}\nLABEL parent="{marker}"\n')
     assert not docker_client.images.get(parent_id).tags
-    child_id = build(tmp_path / "child", f'FROM {parent_id}\nLABEL run="{marker}"\n'
-                                                       f'RUN ["/bin/sleep", "0"]\n')
+    child_id = build(
+        tmp_path / "child", f'FROM {parent_id}\nLABEL run="{marker}"\n' f'RUN ["/bin/sleep", "0"]\n'
+    )
     engine_build.remove_build(docker_client, child_id, "", parent_id)
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(parent_id)  # the parent stays

@@ -31,18 +31,63 @@ def openssl(*args: str, cwd: Path) -> None:
 
 def make_ca(folder: Path, name: str) -> None:
     folder.mkdir(parents=True)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", f"/CN={name}", cwd=folder)
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+        cwd=folder,
+    )
 
 
 def signed_cert(ca: Path, folder: Path, name: str, extensions: str) -> None:
     """`folder`/cert.pem and key.pem, signed by the CA in `ca`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "ext.cnf").write_text(extensions)
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "key.pem",
-            "-out", "req.csr", "-subj", f"/CN={name}", cwd=folder)
-    openssl("x509", "-req", "-in", "req.csr", "-CA", str(ca / "ca.pem"), "-CAkey", str(ca / "ca-key.pem"),
-            "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf", cwd=folder)
+    openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.csr",
+        "-subj",
+        f"/CN={name}",
+        cwd=folder,
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        str(ca / "ca.pem"),
+        "-CAkey",
+        str(ca / "ca-key.pem"),
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        cwd=folder,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +97,24 @@ def certs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("certs")
     make_ca(root / "ca", "kolla-test-ca")
     make_ca(root / "other-ca", "kolla-other-ca")
-    signed_cert(root / "ca", root / "server", "127.0.0.1",
-                "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    signed_cert(
+        root / "ca",
+        root / "server",
+        "127.0.0.1",
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
     signed_cert(root / "ca", root / "client", "kolla-client", "extendedKeyUsage=clientAuth\n")
     (root / "client/ca.pem").write_bytes((root / "ca/ca.pem").read_bytes())
     (root / "wrong_ca").mkdir()
     for name in ("cert.pem", "key.pem"):
         (root / "wrong_ca" / name).write_bytes((root / "client" / name).read_bytes())
     (root / "wrong_ca/ca.pem").write_bytes((root / "other-ca/ca.pem").read_bytes())
-    return {"ca": root / "ca", "server": root / "server", "client": root / "client",
-            "wrong_ca": root / "wrong_ca"}
+    return {
+        "ca": root / "ca",
+        "server": root / "server",
+        "client": root / "client",
+        "wrong_ca": root / "wrong_ca",
+    }
 
 
 class TlsEngineProxy:
@@ -134,7 +187,7 @@ class TlsEngineProxy:
 def proxy(certs, docker_client):
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     assert host.startswith("unix://"), "the proxy forwards to the engine's unix socket"
-    proxy = TlsEngineProxy(certs, host[len("unix://"):])
+    proxy = TlsEngineProxy(certs, host[len("unix://") :])
     yield proxy
     proxy.close()
 
@@ -156,8 +209,9 @@ def docker_config(tmp_path_factory, proxy, certs) -> tuple[Path, str]:
     return folder, name
 
 
-def test_the_engine_api_follows_docker_host_tls_and_contexts(proxy, certs, docker_config, docker_client,
-                                                             monkeypatch) -> None:
+def test_the_engine_api_follows_docker_host_tls_and_contexts(
+    proxy, certs, docker_config, docker_client, monkeypatch
+) -> None:
     version = docker_client.version()["Version"]
     endpoint = engine_client.resolve(tls_env(proxy, certs["client"]))
     assert endpoint.tls and endpoint.tls_verify
@@ -175,13 +229,21 @@ def test_the_engine_api_follows_docker_host_tls_and_contexts(proxy, certs, docke
     for env in ({}, {"DOCKER_CONTEXT": name}):  # config.json's currentContext, or named
         from_context = engine_client.resolve(env)
         assert (from_context.host, from_context.context, from_context.tls_verify) == (
-            proxy.docker_host, name, True)
+            proxy.docker_host,
+            name,
+            True,
+        )
         assert engine_client.ping(from_context) == version
     # DOCKER_HOST wins over any context, as with the docker CLI.
-    assert engine_client.resolve({"DOCKER_HOST": "unix:///x.sock", "DOCKER_CONTEXT": name}).host == "unix:///x.sock"
+    assert (
+        engine_client.resolve({"DOCKER_HOST": "unix:///x.sock", "DOCKER_CONTEXT": name}).host
+        == "unix:///x.sock"
+    )
     with pytest.raises(engine_client.EngineConfigError, match="`nope`, which does not exist"):
         engine_client.resolve({"DOCKER_CONTEXT": "nope"})
-    with pytest.raises(engine_client.EngineConfigError, match="over ssh://, which pants-kolla does not support"):
+    with pytest.raises(
+        engine_client.EngineConfigError, match="over ssh://, which pants-kolla does not support"
+    ):
         engine_client.resolve({"DOCKER_HOST": "ssh://me@engine.example"})
 
 
@@ -189,9 +251,14 @@ def test_the_engine_api_follows_docker_host_tls_and_contexts(proxy, certs, docke
 def repo(tmp_path_factory, docker_client) -> ScratchRepo:
     repo = ScratchRepo(tmp_path_factory.mktemp("tls"))
     toml = repo.read("pants.toml")
-    repo.write("pants.toml", "\n".join(
-        f"source_date_epoch = {EPOCH}" if line.startswith("source_date_epoch") else line
-        for line in toml.splitlines()) + "\n")
+    repo.write(
+        "pants.toml",
+        "\n".join(
+            f"source_date_epoch = {EPOCH}" if line.startswith("source_date_epoch") else line
+            for line in toml.splitlines()
+        )
+        + "\n",
+    )
     repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
     repo.write("images/macros.j2", "")
     repo.write("images/tls-rootfs/BUILD", 'debian_rootfs(name="tls-rootfs")\n')
@@ -212,8 +279,12 @@ def package_leaf(repo: ScratchRepo, env: dict[str, str], *args: str):
 def test_package_over_tls_builds_and_loads(repo, proxy, certs, docker_client, tmp_path) -> None:
     sandboxes = tmp_path / "sandboxes"
     before = proxy.forwarded
-    run, marker = package_leaf(repo, tls_env(proxy, certs["client"]), "--keep-sandboxes=always",
-                               f"--local-execution-root-dir={sandboxes}")
+    run, marker = package_leaf(
+        repo,
+        tls_env(proxy, certs["client"]),
+        "--keep-sandboxes=always",
+        f"--local-execution-root-dir={sandboxes}",
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     assert repo.ref("leaf") in run.built
     assert docker_client.images.get(repo.ref("leaf")).labels["marker"] == marker

@@ -60,8 +60,11 @@ def test_no_secret_ca_or_machine_path_in_any_layer(repo) -> None:
     """Every file of every layer and every config: no undeclared file, no host CA bundle (the one
     ./pants hands to pip), no path of this checkout or of the user's caches."""
     forbidden_names = ("secret.key",)
-    forbidden_bytes = [b"TOP-SECRET-KEY-CONTENT", str(repo.root).encode(),
-                       os.environ.get("HOME", "/root").encode() + b"/.cache"]
+    forbidden_bytes = [
+        b"TOP-SECRET-KEY-CONTENT",
+        str(repo.root).encode(),
+        os.environ.get("HOME", "/root").encode() + b"/.cache",
+    ]
     ca_path = os.environ.get("PANTS_CA_CERTS_PATH")
     host_ca = hashlib.sha256(open(ca_path, "rb").read()).digest() if ca_path else None
     run = repo.pants("--kolla-export-archives", "package", "images/::")  # cached: this writes dist/
@@ -85,9 +88,15 @@ def test_no_secret_ca_or_machine_path_in_any_layer(repo) -> None:
 
 
 def test_infra_image_is_not_rebuilt_by_a_run_of_the_other_type(repo) -> None:
-    image(repo, "base", "infra", "images/rootfs",
-          "COPY start.sh /usr/local/bin/start.sh\nRUN echo base-v2 > /base.txt\n",
-          extra_build='files(name="files", sources=["start.sh"])\n', deps=[":files"])
+    image(
+        repo,
+        "base",
+        "infra",
+        "images/rootfs",
+        "COPY start.sh /usr/local/bin/start.sh\nRUN echo base-v2 > /base.txt\n",
+        extra_build='files(name="files", sources=["start.sh"])\n',
+        deps=[":files"],
+    )
     binary = repo.pants("--tag=binary", "package", "images/::")
     assert binary.returncode == 0, binary.stderr[-3000:]
     assert binary.built == sorted([repo.ref("base"), repo.ref("debian-binary-svc")])
@@ -97,8 +106,12 @@ def test_infra_image_is_not_rebuilt_by_a_run_of_the_other_type(repo) -> None:
 
 
 def test_unreachable_engine_fails_fast_with_the_fix(repo) -> None:
-    run = repo.pants("--kolla-builder=docker", "package", "images/ok",
-                     env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    run = repo.pants(
+        "--kolla-builder=docker",
+        "package",
+        "images/ok",
+        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
     assert run.returncode != 0
     assert "No Docker engine answers at unix:///nonexistent/docker.sock" in run.stderr
     assert ".ci/dockerd.sh start" in run.stderr
@@ -118,16 +131,18 @@ def test_buildah_builds_the_same_kind_of_image_without_an_engine(repo, docker_cl
         docker_client.api.load_image(f)
     manifest = json.loads((image_dir / "manifest.json").read_text())[0]
     image_id = "sha256:" + manifest["Config"].split(".")[0]
-    out = docker_client.containers.run(image_id, ["cat", "/ok.txt"], remove=True, entrypoint="",
-                                       network_mode="none")
+    out = docker_client.containers.run(
+        image_id, ["cat", "/ok.txt"], remove=True, entrypoint="", network_mode="none"
+    )
     assert out.decode().split() == ["ok"]
 
 
 def test_rebuild_from_scratch_is_bit_identical(repo) -> None:
     def image_id(tag: str) -> str:
         # Names are in no cache key: Pants' cache is off instead, so every build (the rootfs's too) runs.
-        run = repo.pants(f"--kolla-tag={tag}", "--no-local-cache", "--no-kolla-engine-layer-cache",
-                         "package", "images/ok")
+        run = repo.pants(
+            f"--kolla-tag={tag}", "--no-local-cache", "--no-kolla-engine-layer-cache", "package", "images/ok"
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         assert f"kolla/ok:{tag}" in run.built and f"kolla/tiny-rootfs:{tag}" in run.built
         manifest = json.loads(repo.read("dist/images/ok/image/manifest.json"))[0]
@@ -165,13 +180,19 @@ def test_layers_read_from_the_engine_storage_equal_docker_save(repo) -> None:
     assert "from the engine's storage" in log and "docker save" not in log
     fast_id = repo.dist_image_id("layers")
     assert new_layer_entries(repo, "layers", 3) >= {
-        ("made/deep/file", tarfile.REGTYPE), ("made/hardlink", tarfile.LNKTYPE),
-        ("made/symlink", tarfile.SYMTYPE), ("made/fifo", tarfile.FIFOTYPE),
-        ("etc/.wh.issue", tarfile.REGTYPE), ("etc/skel/.wh..wh..opq", tarfile.REGTYPE),
-        ("etc/skel/only", tarfile.REGTYPE), ("made/.wh.deep", tarfile.REGTYPE),
+        ("made/deep/file", tarfile.REGTYPE),
+        ("made/hardlink", tarfile.LNKTYPE),
+        ("made/symlink", tarfile.SYMTYPE),
+        ("made/fifo", tarfile.FIFOTYPE),
+        ("etc/.wh.issue", tarfile.REGTYPE),
+        ("etc/skel/.wh..wh..opq", tarfile.REGTYPE),
+        ("etc/skel/only", tarfile.REGTYPE),
+        ("made/.wh.deep", tarfile.REGTYPE),
     }
 
-    saved = repo.pants("--no-kolla-read-engine-storage", "--kolla-export-archives", "package", "images/layers")
+    saved = repo.pants(
+        "--no-kolla-read-engine-storage", "--kolla-export-archives", "package", "images/layers"
+    )
     assert saved.returncode == 0, saved.stderr[-3000:]
     assert repo.ref("layers") in saved.built  # the option is part of the build's cache key
     assert "docker save" in repo.read("dist/images/layers/build.log")

@@ -53,7 +53,9 @@ def engine_id(client, ref: str) -> str | None:
 def slow_image(repo: ScratchRepo, name: str) -> str:
     """An image whose only step sleeps, with a marker unique to this repo to find its build container."""
     marker = f"{name}-{repo.tag}"
-    image(repo, name, "infra", "images/base", f"RUN echo {marker} && {SLOW_STEP} && echo done > /{name}.txt\n")
+    image(
+        repo, name, "infra", "images/base", f"RUN echo {marker} && {SLOW_STEP} && echo done > /{name}.txt\n"
+    )
     return marker
 
 
@@ -104,8 +106,13 @@ def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> 
         assert again.returncode == 0, again.stderr[-3000:]
         assert again.built == [repo.ref("crash")]  # its ancestors come from Pants' cache, loaded again
         assert engine_id(client, repo.ref("crash")) == repo.dist_image_id("crash")
-        out = client.containers.run(repo.ref("crash"), ["cat", "/crash.txt", "/base.txt"], remove=True,
-                                    entrypoint="", network_mode="none")
+        out = client.containers.run(
+            repo.ref("crash"),
+            ["cat", "/crash.txt", "/base.txt"],
+            remove=True,
+            entrypoint="",
+            network_mode="none",
+        )
         assert out.decode().split() == ["done", "base"]
 
 
@@ -125,8 +132,13 @@ def test_two_runs_at_once_end_with_correct_images_and_an_intact_cache(repo, dock
     assert beside.read_text() == "kept"
     for name in ("race", "race-child"):
         assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
-    out = docker_client.containers.run(repo.ref("race-child"), ["cat", "/race.txt", "/child.txt"],
-                                       remove=True, entrypoint="", network_mode="none")
+    out = docker_client.containers.run(
+        repo.ref("race-child"),
+        ["cat", "/race.txt", "/child.txt"],
+        remove=True,
+        entrypoint="",
+        network_mode="none",
+    )
     assert out.decode().split() == [f"race-{repo.tag}", "child"]
     third = repo.pants("package", "images/race", "images/race-child")
     assert third.returncode == 0 and third.built == [], third.stderr[-3000:]
@@ -136,8 +148,14 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     targets = ("images/base", "images/ok")
     first = repo.pants("package", *targets)
     assert first.returncode == 0, first.stderr[-3000:]
-    good = {path: repo.read(path) for path in ("dist/images/ok/image/manifest.json", "dist/images/ok/Dockerfile",
-                                                "dist/images/base/build.log")}
+    good = {
+        path: repo.read(path)
+        for path in (
+            "dist/images/ok/image/manifest.json",
+            "dist/images/ok/Dockerfile",
+            "dist/images/base/build.log",
+        )
+    }
     shutil.rmtree(repo.root / "dist/images/base")
     Path(repo.root / "dist/images/ok/image/manifest.json").write_text("corrupted")
     Path(repo.root / "dist/images/ok/Dockerfile").write_text("FROM scratch\n")

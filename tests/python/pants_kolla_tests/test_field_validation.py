@@ -25,8 +25,13 @@ def rule_runner() -> RuleRunner:
 
 def parse_error(rule_runner: RuleRunner, build_file: str, address: Address) -> str:
     """The first line of the error a target of `images/x/BUILD` gives when it is parsed."""
-    rule_runner.write_files({"images/BUILD": ROOTFS, "images/x/BUILD": build_file,
-                             "images/x/Dockerfile.j2": "FROM {{ parent_image }}\n"})
+    rule_runner.write_files(
+        {
+            "images/BUILD": ROOTFS,
+            "images/x/BUILD": build_file,
+            "images/x/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        }
+    )
     with pytest.raises(ExecutionError) as e:
         rule_runner.get_target(address)
     message = str(e.value)
@@ -48,8 +53,9 @@ X = Address("images/x")
         ('parent="images:rootfs:extra"', "field `parent`: `images:rootfs:extra` is not an address"),
     ],
 )
-def test_bad_kolla_image_fields_fail_at_parse_time(rule_runner: RuleRunner, fields: str,
-                                                   expected: str) -> None:
+def test_bad_kolla_image_fields_fail_at_parse_time(
+    rule_runner: RuleRunner, fields: str, expected: str
+) -> None:
     base = {"parent": 'parent="images:rootfs"'}
     name = fields.split("=", 1)[0]
     others = [v for k, v in base.items() if k != name]
@@ -62,15 +68,19 @@ def test_bad_kolla_image_fields_fail_at_parse_time(rule_runner: RuleRunner, fiel
 def test_infra_cannot_be_parametrized_with_other_install_types(rule_runner: RuleRunner) -> None:
     build = 'kolla_image(install_type=parametrize("binary", "infra"), parent="images:rootfs")\n'
     message = parse_error(rule_runner, build, Address("images/x", parameters={"install_type": "infra"}))
-    assert ("images/x/BUILD:1: target `images/x@install_type=infra`, field `install_type`: `infra` "
-            "cannot be parametrized") in message, message
+    assert (
+        "images/x/BUILD:1: target `images/x@install_type=infra`, field `install_type`: `infra` "
+        "cannot be parametrized"
+    ) in message, message
 
 
 def test_binary_and_source_may_be_parametrized(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({
-        "images/BUILD": ROOTFS,
-        "images/x/BUILD": 'kolla_image(install_type=parametrize("binary", "source"), parent="images:rootfs")\n',
-    })
+    rule_runner.write_files(
+        {
+            "images/BUILD": ROOTFS,
+            "images/x/BUILD": 'kolla_image(install_type=parametrize("binary", "source"), parent="images:rootfs")\n',
+        }
+    )
     target = rule_runner.get_target(Address("images/x", parameters={"install_type": "source"}))
     assert target.address.parameters == {"install_type": "source"}
 
@@ -83,7 +93,7 @@ def test_binary_and_source_may_be_parametrized(rule_runner: RuleRunner) -> None:
     ],
 )
 def test_bad_rootfs_fields_fail_at_parse_time(rule_runner: RuleRunner, fields: str, expected: str) -> None:
-    message = parse_error(rule_runner, f'debian_rootfs({fields})\n', X)
+    message = parse_error(rule_runner, f"debian_rootfs({fields})\n", X)
     assert expected in message, message
 
 
@@ -94,9 +104,13 @@ def test_bad_extra_tag_fails_at_parse_time(rule_runner: RuleRunner) -> None:
 
 
 def test_bad_tag_option_is_named_before_any_build(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"images/BUILD": ROOTFS, "images/x/BUILD":
-                             'kolla_image(install_type="infra", parent="images:rootfs")\n',
-                             "images/x/Dockerfile.j2": "FROM {{ parent_image }}\n"})
+    rule_runner.write_files(
+        {
+            "images/BUILD": ROOTFS,
+            "images/x/BUILD": 'kolla_image(install_type="infra", parent="images:rootfs")\n',
+            "images/x/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        }
+    )
     rule_runner.set_options(["--kolla-tag=bad tag"])
     with pytest.raises(ExecutionError) as e:
         rule_runner.request(RenderedDockerfile, [RenderDockerfileRequest(X)])
@@ -121,14 +135,34 @@ def test_docker_rejects_these_repository_names(name: str) -> None:
     assert field_checks.repository_problem(name) is not None
 
 
-@pytest.mark.parametrize(("tag", "ok"), [("master", True), ("2026.2", True), ("_x", True), ("-x", False),
-                                        (".x", False), ("a" * 128, True), ("a" * 129, False), ("a:b", False)])
+@pytest.mark.parametrize(
+    ("tag", "ok"),
+    [
+        ("master", True),
+        ("2026.2", True),
+        ("_x", True),
+        ("-x", False),
+        (".x", False),
+        ("a" * 128, True),
+        ("a" * 129, False),
+        ("a:b", False),
+    ],
+)
 def test_tag_grammar(tag: str, ok: bool) -> None:
     assert (field_checks.tag_problem(tag) is None) == ok
 
 
-@pytest.mark.parametrize(("epoch", "ok"), [(0, True), (1_700_000_000, True), (1_800_000_000, True), (-1, False),
-                                          (1_800_000_001, False), (4_000_000_000, False)])
+@pytest.mark.parametrize(
+    ("epoch", "ok"),
+    [
+        (0, True),
+        (1_700_000_000, True),
+        (1_800_000_000, True),
+        (-1, False),
+        (1_800_000_001, False),
+        (4_000_000_000, False),
+    ],
+)
 def test_source_date_epoch_must_be_in_the_past(epoch: int, ok: bool) -> None:
     assert (field_checks.source_date_epoch_problem(epoch, now=1_800_000_000.5) is None) == ok
 

@@ -18,6 +18,8 @@ from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.smoke_checks import CHECKS, CONFIG_DIR, SmokeCheck
 
 INSTALL_TYPES = ("binary", "source")
+
+
 def variants(check: SmokeCheck) -> list[tuple[str, str | None]]:
     types = INSTALL_TYPES if check.per_type else (None,)
     return [(check.image, t) for t in types]
@@ -79,14 +81,18 @@ def run_check(client, image: str, check: SmokeCheck, install_type: str | None) -
         deadline = time.monotonic() + check.timeout
         while True:
             container.reload()
-            assert container.status == "running", f"{image} stopped:\n{container.logs().decode(errors='replace')}"
+            assert (
+                container.status == "running"
+            ), f"{image} stopped:\n{container.logs().decode(errors='replace')}"
             result = container.exec_run(list(check.command))
             output = result.output.decode(errors="replace")
             if result.exit_code == 0 and check.expect.format(install_type=install_type) in output:
                 return output
             if time.monotonic() > deadline:
-                raise AssertionError(f"{image}: probe {check.command} never passed; last output:\n{output}\n"
-                                     f"logs:\n{container.logs().decode(errors='replace')[-4000:]}")
+                raise AssertionError(
+                    f"{image}: probe {check.command} never passed; last output:\n{output}\n"
+                    f"logs:\n{container.logs().decode(errors='replace')[-4000:]}"
+                )
             time.sleep(2)
     finally:
         container.remove(force=True)
@@ -103,6 +109,8 @@ def test_smoke(tree: ScratchRepo, docker_client, check: SmokeCheck, install_type
 def test_a_failing_probe_fails(tree: ScratchRepo, docker_client) -> None:
     """The harness itself: a service that answers something else must not pass."""
     redis = next(c for c in CHECKS if c.image == "redis")
-    wrong = SmokeCheck("redis", False, ("redis-cli", "ping"), "NOT-PONG", daemon=True, user="redis", timeout=10)
+    wrong = SmokeCheck(
+        "redis", False, ("redis-cli", "ping"), "NOT-PONG", daemon=True, user="redis", timeout=10
+    )
     with pytest.raises(AssertionError, match="never passed"):
         run_check(docker_client, ref(tree, redis.image, None), wrong, None)

@@ -13,11 +13,11 @@ from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
+from pants_kolla.core.tailor_guess import INSTALL_TYPE_TODO, PARENT_TODO
 from pants_kolla.goals.kolla_graph import KollaGraph
 from pants_kolla.goals.kolla_list import KollaList
 from pants_kolla.goals.kolla_render import KollaRender
 from pants_kolla.goals.tailor import PutativeKollaImagesRequest
-from pants_kolla.core.tailor_guess import INSTALL_TYPE_TODO, PARENT_TODO
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla_tests.kolla_rule_runner import kolla_rule_runner, render, write_images_tree
@@ -44,9 +44,16 @@ def test_render_goal_writes_dockerfiles_without_an_engine(rule_runner: RuleRunne
     result = rule_runner.run_goal_rule(KollaRender, args=["images/cron", "images/keystone"], env=NO_ENGINE)
     assert result.exit_code == 0
     dist = Path(rule_runner.build_root, "dist/kolla-render")
-    assert sorted(p.name for p in dist.iterdir()) == ["cron", "debian-binary-keystone", "debian-source-keystone"]
+    assert sorted(p.name for p in dist.iterdir()) == [
+        "cron",
+        "debian-binary-keystone",
+        "debian-source-keystone",
+    ]
     assert (dist / "cron/Dockerfile").read_text() == render(rule_runner, "images/cron")
-    assert "FROM kolla/debian-source-keystone-base:master" in (dist / "debian-source-keystone/Dockerfile").read_text()
+    assert (
+        "FROM kolla/debian-source-keystone-base:master"
+        in (dist / "debian-source-keystone/Dockerfile").read_text()
+    )
     assert "Wrote dist/kolla-render/cron/Dockerfile" in result.stdout
 
 
@@ -109,7 +116,10 @@ def test_graph_goal_json(rule_runner: RuleRunner) -> None:
         "install_type": "binary",
         "parent": "kolla/debian-binary-keystone-base:master",
     }
-    assert images["kolla/debian-binary-keystone-base:master"]["parent"] == "kolla/debian-binary-openstack-base:master"
+    assert (
+        images["kolla/debian-binary-keystone-base:master"]["parent"]
+        == "kolla/debian-binary-openstack-base:master"
+    )
     assert images["kolla/debian-bookworm-rootfs:master"]["parent"] is None
     assert "kolla/cron:master" not in images  # not selected, not an ancestor
 
@@ -123,8 +133,14 @@ def test_graph_goal_dot_to_file(rule_runner: RuleRunner) -> None:
     dot = output.read_text()
     assert dot.startswith("digraph kolla {")
     assert '  "kolla/base:master" -> "kolla/cron:master";' in dot.splitlines()
-    assert '  "kolla/debian-source-keystone-base:master" -> "kolla/debian-source-keystone:master";' in dot.splitlines()
-    assert '  "kolla/debian-source-openstack-base:master" -> "kolla/debian-source-keystone-base:master";' in dot.splitlines()
+    assert (
+        '  "kolla/debian-source-keystone-base:master" -> "kolla/debian-source-keystone:master";'
+        in dot.splitlines()
+    )
+    assert (
+        '  "kolla/debian-source-openstack-base:master" -> "kolla/debian-source-keystone-base:master";'
+        in dot.splitlines()
+    )
     assert dot.count("->") == 29  # one edge per image: 11 infra, 2 x 9 per-type
 
 
@@ -139,15 +155,22 @@ def test_dependencies_goal_shows_parent_edge(rule_runner: RuleRunner) -> None:
 
 
 def test_tailor_guesses_from_the_from_line(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({
-        "images/opensearch/Dockerfile.j2": "FROM {{ parent_image }}\n",
-        "images/nova/Dockerfile.j2": (
-            "FROM {{ namespace }}/{{ image_prefix }}openstack-base:{{ tag }}\nRUN echo {{ install_type }}\n"
-        ),
-        "images/fluentd/Dockerfile.j2": "FROM {{ namespace }}/{{ infra_image_prefix }}base:{{ tag }}\n",
-    })
+    rule_runner.write_files(
+        {
+            "images/opensearch/Dockerfile.j2": "FROM {{ parent_image }}\n",
+            "images/nova/Dockerfile.j2": (
+                "FROM {{ namespace }}/{{ image_prefix }}openstack-base:{{ tag }}\nRUN echo {{ install_type }}\n"
+            ),
+            "images/fluentd/Dockerfile.j2": "FROM {{ namespace }}/{{ infra_image_prefix }}base:{{ tag }}\n",
+        }
+    )
     putative = rule_runner.request(
-        PutativeTargets, [PutativeKollaImagesRequest(("images", "images/opensearch", "images/nova", "images/fluentd", "images/cron"))]
+        PutativeTargets,
+        [
+            PutativeKollaImagesRequest(
+                ("images", "images/opensearch", "images/nova", "images/fluentd", "images/cron")
+            )
+        ],
     )
     proposed = {p.path: dict(p.kwargs) for p in putative}
     assert proposed == {  # images/cron has a kolla_image: nothing proposed, although images:tree owns all
@@ -161,7 +184,10 @@ def test_tailor_guesses_from_the_from_line(rule_runner: RuleRunner) -> None:
     assert "FROM kolla/base:master" in render(rule_runner, "images/fluentd")
     with pytest.raises(ExecutionError) as e:
         render(rule_runner, "images/opensearch")
-    assert "images/opensearch/BUILD: target `images/opensearch`, field `parent`: still `TODO(pants tailor)" in str(e.value)
+    assert (
+        "images/opensearch/BUILD: target `images/opensearch`, field `parent`: still `TODO(pants tailor)"
+        in str(e.value)
+    )
     rule_runner.write_files(builds)
     with pytest.raises(ExecutionError) as e:
         rule_runner.get_target(Address("images/nova"))
@@ -180,7 +206,9 @@ DUPLICATE_MESSAGE = (
 
 
 @pytest.mark.parametrize("goal", [KollaRender, KollaList, KollaGraph])
-def test_two_targets_with_one_image_name_fail_every_goal_that_selects_both(rule_runner: RuleRunner, goal) -> None:
+def test_two_targets_with_one_image_name_fail_every_goal_that_selects_both(
+    rule_runner: RuleRunner, goal
+) -> None:
     rule_runner.write_files(DUPLICATE)
     with pytest.raises(ExecutionError) as e:
         rule_runner.run_goal_rule(goal, args=["images::"])

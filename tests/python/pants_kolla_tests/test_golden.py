@@ -18,8 +18,8 @@ import pytest
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pants_kolla.core.image_tree import ImageNode
-from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.jinja_render import render_template
+from pants_kolla.core.naming import NamingScheme
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla_tests.kolla_rule_runner import IMAGES, kolla_rule_runner, tree_nodes, write_images_tree
 
@@ -27,10 +27,30 @@ GOLDEN = Path(__file__).parent / "golden"
 NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
 PER_TYPE_BUILD = re.compile(r'install_type=parametrize\("binary", "source"\)')
 TYPE_BRANCH = re.compile(r"(\{%-?\s*(?:el)?if\s+)install_type(\s*==)")
-INFRA = {"base", "chrony", "cron", "etcd", "haproxy", "keepalived", "mariadb-server", "memcached", "rabbitmq",
-         "redis", "rsyslog"}
-PER_TYPE = ("openstack-base", "keystone-base", "keystone", "keystone-fernet", "keystone-ssh", "glance-base",
-            "glance-api", "placement-base", "placement-api")
+INFRA = {
+    "base",
+    "chrony",
+    "cron",
+    "etcd",
+    "haproxy",
+    "keepalived",
+    "mariadb-server",
+    "memcached",
+    "rabbitmq",
+    "redis",
+    "rsyslog",
+}
+PER_TYPE = (
+    "openstack-base",
+    "keystone-base",
+    "keystone",
+    "keystone-fernet",
+    "keystone-ssh",
+    "glance-base",
+    "glance-api",
+    "placement-base",
+    "placement-api",
+)
 
 
 @pytest.fixture
@@ -73,7 +93,9 @@ def test_infra_renders_are_identical_whatever_types_are_built(rule_runner: RuleR
     for install_type in ("binary", "source"):
         rule_runner.write_files(only_type(install_type))
         single = render_tree(rule_runner)
-        assert {n for n in single if n.startswith("debian-")} == {f"debian-{install_type}-{i}" for i in PER_TYPE}
+        assert {n for n in single if n.startswith("debian-")} == {
+            f"debian-{install_type}-{i}" for i in PER_TYPE
+        }
         for name in infra:
             assert single[name] == both[name], name
 
@@ -84,7 +106,9 @@ def env_macro_lines() -> set[str]:
     return {
         line
         for t, mt in (("binary", "debian"), ("source", "source"))
-        for line in render_template("c.j2", {"c.j2": call, "macros.j2": macros}, {"t": t, "mt": mt}, origin="t").splitlines()
+        for line in render_template(
+            "c.j2", {"c.j2": call, "macros.j2": macros}, {"t": t, "mt": mt}, origin="t"
+        ).splitlines()
     }
 
 
@@ -99,10 +123,13 @@ def test_binary_and_source_differ_only_in_type_specific_lines(rule_runner: RuleR
     templates = {str(p): p.read_text() for p in [*IMAGES.glob("*/Dockerfile.j2"), IMAGES / "macros.j2"]}
     allowed = env_macro_lines()
     for branch in ("binary", "source"):
-        rule_runner.write_files({
-            path: f'{{%- set kolla_test_branch = "{branch}" -%}}' + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
-            for path, text in templates.items()
-        })
+        rule_runner.write_files(
+            {
+                path: f'{{%- set kolla_test_branch = "{branch}" -%}}'
+                + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
+                for path, text in templates.items()
+            }
+        )
         rendered = render_tree(rule_runner)
         for image in PER_TYPE:
             changed = changed_lines(rendered[f"debian-binary-{image}"], rendered[f"debian-source-{image}"])
@@ -121,9 +148,11 @@ def test_type_specific_blocks_exist_where_expected(rule_runner: RuleRunner) -> N
     assert "COPY keystone.pex" in unpinned["debian-source-keystone-base"]
     assert "COPY keystone.pex" not in unpinned["debian-binary-keystone-base"]
     templates = {str(p): p.read_text() for p in [*IMAGES.glob("*/Dockerfile.j2"), IMAGES / "macros.j2"]}
-    rule_runner.write_files({
-        path: '{%- set kolla_test_branch = "source" -%}' + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
-        for path, text in templates.items()
-    })
+    rule_runner.write_files(
+        {
+            path: '{%- set kolla_test_branch = "source" -%}' + TYPE_BRANCH.sub(r"\1kolla_test_branch\2", text)
+            for path, text in templates.items()
+        }
+    )
     pinned = render_tree(rule_runner)
     assert "COPY keystone.pex" in pinned["debian-binary-keystone-base"]

@@ -3,14 +3,16 @@ from __future__ import annotations
 import pytest
 from pants.engine.addresses import Address
 
-from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageGraphError, ImageNode
 from pants_kolla.core.errors import display
+from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageGraphError, ImageNode
 
 
 def node(path: str, install_type: str, parent: str | None, name: str | None = None) -> ImageNode:
     params = {"install_type": install_type} if "@" in path else {}
     spec_path = path.split("@")[0]
-    return ImageNode(Address(spec_path, parameters=params), install_type, parent, name or spec_path.split("/")[-1])
+    return ImageNode(
+        Address(spec_path, parameters=params), install_type, parent, name or spec_path.split("/")[-1]
+    )
 
 
 def tree(*extra: ImageNode) -> ImageGraph:
@@ -49,19 +51,28 @@ def test_ancestry_ends_at_rootfs() -> None:
 
 def test_infra_image_under_per_type_parent_is_rejected() -> None:
     graph = tree(node("images/fluentd", "infra", "images/openstack-base"))
-    with pytest.raises(ImageGraphError, match=r"images/fluentd/BUILD: target `images/fluentd`, field `parent`: an infra image cannot"):
+    with pytest.raises(
+        ImageGraphError,
+        match=r"images/fluentd/BUILD: target `images/fluentd`, field `parent`: an infra image cannot",
+    ):
         graph.parent_of(Address("images/fluentd"))
 
 
 def test_infra_image_under_single_type_parent_is_rejected() -> None:
     graph = tree(node("images/tool", "binary", "images/base"), node("images/mariadb", "infra", "images/tool"))
-    with pytest.raises(ImageGraphError, match="infra image `images/mariadb` has parent `images/tool` whose install_type is `binary`"):
+    with pytest.raises(
+        ImageGraphError,
+        match="infra image `images/mariadb` has parent `images/tool` whose install_type is `binary`",
+    ):
         graph.parent_of(Address("images/mariadb"))
 
 
 def test_missing_parent_names_file_target_and_field() -> None:
     graph = tree(node("images/redis", "infra", "images/nope"))
-    with pytest.raises(ImageGraphError, match=r"images/redis/BUILD: target `images/redis`, field `parent`: no kolla_image or debian_rootfs target `images/nope`"):
+    with pytest.raises(
+        ImageGraphError,
+        match=r"images/redis/BUILD: target `images/redis`, field `parent`: no kolla_image or debian_rootfs target `images/nope`",
+    ):
         graph.parent_of(Address("images/redis"))
 
 
@@ -73,7 +84,9 @@ def test_parent_without_variant_of_that_type() -> None:
             node("images/svc@", "source", "images/ob"),
         ]
     )
-    with pytest.raises(ImageGraphError, match=r"parent `images/ob` has no `source` variant \(it has: binary\)"):
+    with pytest.raises(
+        ImageGraphError, match=r"parent `images/ob` has no `source` variant \(it has: binary\)"
+    ):
         graph.parent_of(Address("images/svc", parameters={"install_type": "source"}))
 
 

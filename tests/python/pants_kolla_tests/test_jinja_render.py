@@ -6,8 +6,8 @@ import pytest
 from pants.engine.addresses import Address
 
 from pants_kolla.core.image_tree import ImageNode
-from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.jinja_render import TemplateRenderError, render_template
+from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.template_context import template_context
 
 NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
@@ -16,8 +16,14 @@ MACROS = Path("images/macros.j2").read_text()
 
 def context(install_type: str, name: str = "x") -> dict:
     node = ImageNode(Address(f"images/{name}"), install_type, "images/base", name)
-    return template_context(node, "kolla/base:master", NAMING, base_distro_tag="bookworm",
-                            maintainer="m", openstack_release="master")
+    return template_context(
+        node,
+        "kolla/base:master",
+        NAMING,
+        base_distro_tag="bookworm",
+        maintainer="m",
+        openstack_release="master",
+    )
 
 
 def test_infra_context_has_no_install_type() -> None:
@@ -34,8 +40,12 @@ def test_per_type_context_carries_install_type_and_prefix() -> None:
 def test_infra_template_using_install_type_fails_with_name_and_line() -> None:
     template = "FROM {{ parent_image }}\nRUN echo {{ install_type }}\n"
     with pytest.raises(TemplateRenderError) as e:
-        render_template("images/cron/Dockerfile.j2", {"images/cron/Dockerfile.j2": template},
-                        context("infra"), origin="`images/cron`")
+        render_template(
+            "images/cron/Dockerfile.j2",
+            {"images/cron/Dockerfile.j2": template},
+            context("infra"),
+            origin="`images/cron`",
+        )
     assert "images/cron/Dockerfile.j2:2" in str(e.value)
     assert "'install_type' is undefined" in str(e.value)
 
@@ -43,8 +53,12 @@ def test_infra_template_using_install_type_fails_with_name_and_line() -> None:
 def test_syntax_error_names_template_and_line() -> None:
     template = "FROM {{ parent_image }}\n\n{% if %}\n"
     with pytest.raises(TemplateRenderError, match=r"images/cron/Dockerfile.j2:3: Jinja syntax error"):
-        render_template("images/cron/Dockerfile.j2", {"images/cron/Dockerfile.j2": template},
-                        context("infra"), origin="`images/cron`")
+        render_template(
+            "images/cron/Dockerfile.j2",
+            {"images/cron/Dockerfile.j2": template},
+            context("infra"),
+            origin="`images/cron`",
+        )
 
 
 def test_macro_renders_envs_only_for_per_type_images() -> None:
@@ -60,7 +74,9 @@ def test_missing_import_is_named() -> None:
 
 def test_names() -> None:
     infra = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
-    binary = ImageNode(Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone")
+    binary = ImageNode(
+        Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone"
+    )
     assert NAMING.ref(infra) == "kolla/cron:master"
     assert NAMING.ref(binary) == "kolla/debian-binary-keystone:master"
 
@@ -68,10 +84,16 @@ def test_names() -> None:
 def test_type_error_names_template_line_and_target() -> None:
     template = "FROM {{ parent_image }}\nRUN echo {{ 1 + 'a' }}\n"
     with pytest.raises(TemplateRenderError) as e:
-        render_template("images/cron/Dockerfile.j2", {"images/cron/Dockerfile.j2": template},
-                        context("infra"), origin="`images/cron`")
-    assert str(e.value).startswith("images/cron/Dockerfile.j2:2: TypeError while rendering the template of "
-                                   "`images/cron`: unsupported operand")
+        render_template(
+            "images/cron/Dockerfile.j2",
+            {"images/cron/Dockerfile.j2": template},
+            context("infra"),
+            origin="`images/cron`",
+        )
+    assert str(e.value).startswith(
+        "images/cron/Dockerfile.j2:2: TypeError while rendering the template of "
+        "`images/cron`: unsupported operand"
+    )
 
 
 def test_missing_include_names_the_line_that_includes_it() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from pants_kolla.core.jinja_render import TemplateRenderError
+from pants_kolla.core.template_overrides import TemplateOverride
 from pants_kolla.kolla_dialect.kolla_context import KollaSettings, kolla_users
 from pants_kolla.kolla_dialect.kolla_methods import debian_package_install, default_repos_yaml, load_repos
-from pants_kolla.core.template_overrides import TemplateOverride
-from pants_kolla.core.jinja_render import TemplateRenderError
 from pants_kolla.util_rules.render_kolla_dialect import render_kolla_template
 
 ORIGIN = "`kolla/cron`"
@@ -22,8 +22,9 @@ RUN usermod {{ name }}
 """
 
 
-def kolla_render(template: str, overrides: list[TemplateOverride] = (), repos_yaml: str | None = None,
-                 **settings) -> str:
+def kolla_render(
+    template: str, overrides: list[TemplateOverride] = (), repos_yaml: str | None = None, **settings
+) -> str:
     context = KollaSettings(**settings).context("cron", "", kolla_users())
     repos = load_repos(default_repos_yaml(), repos_yaml)
     templates = {TEMPLATE: template, "macros.j2": MACROS}
@@ -37,8 +38,10 @@ def failure(template: str, **kwargs) -> str:
 
 
 def test_context_is_kolla_builds_for_debian() -> None:
-    out = kolla_render("FROM {{ base_image }}:{{ base_distro_tag }} {{ tag }} {{ debian_arch }} "
-                       "{{ openstack_branch_slashed }} {{ users.hacluster.group }} {{ env.http_proxy }}")
+    out = kolla_render(
+        "FROM {{ base_image }}:{{ base_distro_tag }} {{ tag }} {{ debian_arch }} "
+        "{{ openstack_branch_slashed }} {{ users.hacluster.group }} {{ env.http_proxy }}"
+    )
     assert out == "FROM debian:trixie 2026.2-debian-trixie amd64 stable/2026.2 haclient "
     # No trailing newline, as kolla-build writes it (Jinja's default), unlike the pants-kolla dialect.
     assert kolla_render("RUN x\n") == "RUN x"
@@ -58,21 +61,30 @@ def test_undefined_is_kolla_builds_empty_but_attribute_of_undefined_fails_with_l
 
 def test_type_error_names_file_line_and_target() -> None:
     message = failure("FROM x\n{{ handle_repos('debian', 'enable') }}\n")
-    assert message == (f"{TEMPLATE}:2: TypeError while rendering the template of {ORIGIN}: "
-                       "First argument should be a list of repositories")
+    assert message == (
+        f"{TEMPLATE}:2: TypeError while rendering the template of {ORIGIN}: "
+        "First argument should be a list of repositories"
+    )
 
 
 def test_raise_error_in_a_library_macro_names_the_macro_file() -> None:
-    message = failure('{% import "macros.j2" as macros with context %}\n{{ macros.configure_user("nobody") }}')
+    message = failure(
+        '{% import "macros.j2" as macros with context %}\n{{ macros.configure_user("nobody") }}'
+    )
     assert message.startswith(f"macros.j2:3: KollaMethodError while rendering the template of {ORIGIN}")
     assert "Failed to find configuration for 'nobody' user." in message
     assert "RUN usermod keystone" in kolla_render(
-        '{% import "macros.j2" as macros with context %}{{ macros.configure_user("keystone") }}')
+        '{% import "macros.j2" as macros with context %}{{ macros.configure_user("keystone") }}'
+    )
 
 
 def test_missing_include_and_syntax_error_are_located() -> None:
-    assert failure('FROM x\n{% include "nope.j2" %}').startswith(f"{TEMPLATE}:2: template of {ORIGIN} imports `nope.j2`")
-    assert failure("FROM x\n{% if %}").startswith(f"{TEMPLATE}:2: Jinja syntax error in the template of {ORIGIN}")
+    assert failure('FROM x\n{% include "nope.j2" %}').startswith(
+        f"{TEMPLATE}:2: template of {ORIGIN} imports `nope.j2`"
+    )
+    assert failure("FROM x\n{% if %}").startswith(
+        f"{TEMPLATE}:2: Jinja syntax error in the template of {ORIGIN}"
+    )
 
 
 def test_handle_repos_reads_kolla_repos_yaml_and_the_override() -> None:
@@ -81,7 +93,9 @@ def test_handle_repos_reads_kolla_repos_yaml_and_the_override() -> None:
     assert out.startswith("RUN echo 'Uris: https://apt.grafana.com' >/etc/apt/sources.list.d/grafana.sources")
     assert "Signed-By: /etc/kolla/apt-keys/grafana.asc" in out
     override = "deb:\n  grafana:\n    url: http://mirror/grafana\n    suite: s\n    component: c\n    gpg_key: /k.asc\n    build_only: true\n"
-    out = kolla_render("{{ handle_repos(['grafana'], 'enable') }}\n{{ cleanup_repos() }}", repos_yaml=override)
+    out = kolla_render(
+        "{{ handle_repos(['grafana'], 'enable') }}\n{{ cleanup_repos() }}", repos_yaml=override
+    )
     assert "mkdir -p /tmp/kolla-repos-backup" in out and "Uris: http://mirror/grafana" in out
     assert "mv /tmp/kolla-repos-backup/grafana.sources /etc/apt/sources.list.d/grafana.sources" in out
     assert "repository `nope` is not in repos.yaml" in failure("{{ handle_repos(['nope'], 'enable') }}")
@@ -90,15 +104,20 @@ def test_handle_repos_reads_kolla_repos_yaml_and_the_override() -> None:
 def test_debian_package_install_matches_kolla() -> None:
     assert debian_package_install(["a", "http://h/x.deb"], False) == (
         "apt-get --error-on=any update && apt-get -y install --no-install-recommends a"
-        " && curl --location http://h/x.deb -o x.deb && dpkg -i x.deb && rm -rf x.deb")
+        " && curl --location http://h/x.deb -o x.deb && dpkg -i x.deb && rm -rf x.deb"
+    )
 
 
 def test_later_overrides_need_no_extends_and_a_block_twice_is_an_error_in_the_second_file() -> None:
     template = "FROM x\n{% block cron_footer %}{% endblock %}\n{% block footer %}{% endblock %}\n"
-    first = TemplateOverride("o/a.j2", "{% extends parent_template %}\n{% block cron_footer %}A{% endblock %}\n", "o")
+    first = TemplateOverride(
+        "o/a.j2", "{% extends parent_template %}\n{% block cron_footer %}A{% endblock %}\n", "o"
+    )
     second = TemplateOverride("o/b.j2", "{% block footer %}B{% endblock %}\n", "o")
     assert kolla_render(template, [first, second]) == "FROM x\nA\nB"
-    twice = TemplateOverride("o/c.j2", "{% extends parent_template %}\n\n{% block cron_footer %}C{% endblock %}\n", "o")
+    twice = TemplateOverride(
+        "o/c.j2", "{% extends parent_template %}\n\n{% block cron_footer %}C{% endblock %}\n", "o"
+    )
     message = failure(template, overrides=[first, twice])
     assert message.startswith(f"o/c.j2:3: Jinja syntax error in the template of {ORIGIN}")
     assert "defined twice" in message
@@ -106,7 +125,9 @@ def test_later_overrides_need_no_extends_and_a_block_twice_is_an_error_in_the_se
 
 def test_customizable_is_kolla_s() -> None:
     template = "{% set cron_packages = ['cron'] %}{{ cron_packages | customizable('packages') | join(' ') }}"
-    override = TemplateOverride("o/a.j2", "{% extends parent_template %}\n{% set cron_packages_append = ['vim'] %}\n", "o")
+    override = TemplateOverride(
+        "o/a.j2", "{% extends parent_template %}\n{% set cron_packages_append = ['vim'] %}\n", "o"
+    )
     assert kolla_render(template, [override]) == "cron vim"
 
 
@@ -121,6 +142,9 @@ def test_registry_image_must_be_pinned_by_digest() -> None:
     pinned = parse_pinned(f"127.0.0.1:5000/debian:trixie@{digest}")
     assert pinned and pinned.by_digest == f"127.0.0.1:5000/debian@{digest}"
     assert is_plain_http(pinned.name, ()) and not is_plain_http("docker.io/library/debian", ())
-    with pytest.raises(InvalidFieldException, match=r"base/BUILD: target `base:tiny`, field `registry_image`: "
-                                                    r"`debian:trixie` is not a reference pinned by digest"):
+    with pytest.raises(
+        InvalidFieldException,
+        match=r"base/BUILD: target `base:tiny`, field `registry_image`: "
+        r"`debian:trixie` is not a reference pinned by digest",
+    ):
         RegistryImageField("debian:trixie", Address("base", target_name="tiny"))

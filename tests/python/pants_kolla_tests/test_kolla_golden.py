@@ -27,15 +27,23 @@ EXPECTED_DIFFERENCES = {
 
 
 def _changed_lines(expected: str, actual: str) -> list[str]:
-    return [line for line in difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return [
+        line
+        for line in difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
 
 
 @pytest.mark.parametrize("beside_images", [False, True], ids=["alone", "beside-images"])
-def test_kolla_tree_renders_as_kolla_build_does(scratch_repo: ScratchRepo, tmp_path, beside_images: bool) -> None:
+def test_kolla_tree_renders_as_kolla_build_does(
+    scratch_repo: ScratchRepo, tmp_path, beside_images: bool
+) -> None:
     oracle = render_with_kolla_build(tmp_path / "oracle")
-    expected = {os.path.basename(root): os.path.join(root, "Dockerfile")
-                for root, _, files in os.walk(oracle) if "Dockerfile" in files}
+    expected = {
+        os.path.basename(root): os.path.join(root, "Dockerfile")
+        for root, _, files in os.walk(oracle)
+        if "Dockerfile" in files
+    }
     assert len(expected) == 188, sorted(expected)
 
     shutil.copytree(kolla_docker_tree(), scratch_repo.root / "kolla")

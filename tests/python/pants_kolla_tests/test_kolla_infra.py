@@ -17,15 +17,22 @@ from pants_kolla_tests.repo_fixture import ScratchRepo
 
 SITE_OVERRIDE = Path("tests/python/pants_kolla_tests/kolla_site/debian-mirror-only.j2")
 IMAGES = ("base", "cron", "memcached", "dnsmasq")
-BASE_CHECK = ("id -u keystone; id -gn hacluster; test ! -e /usr/local/bin/extrepo && echo no-extrepo; "
-              "test -x /usr/local/bin/kolla_start && echo kolla_start; python3 -c 'import yaml; print(1+1)'")
+BASE_CHECK = (
+    "id -u keystone; id -gn hacluster; test ! -e /usr/local/bin/extrepo && echo no-extrepo; "
+    "test -x /usr/local/bin/kolla_start && echo kolla_start; python3 -c 'import yaml; print(1+1)'"
+)
 ONESHOT = {  # image -> (command, what its output must hold)
     "base": (["sh", "-c", BASE_CHECK], "42425\nhaclient\nno-extrepo\nkolla_start\n2\n"),
-    "cron": (["sh", "-c", "command -v cron && command -v logrotate"], "/usr/sbin/cron\n/usr/sbin/logrotate\n"),
+    "cron": (
+        ["sh", "-c", "command -v cron && command -v logrotate"],
+        "/usr/sbin/cron\n/usr/sbin/logrotate\n",
+    ),
     "dnsmasq": (["dnsmasq", "--version"], "Dnsmasq version"),
 }
-MEMCACHED_PROBE = ("import socket; s = socket.create_connection(('127.0.0.1', 11211), 5); "
-                   "s.sendall(b'version\\r\\n'); print(s.recv(64).decode())")
+MEMCACHED_PROBE = (
+    "import socket; s = socket.create_connection(('127.0.0.1', 11211), 5); "
+    "s.sendall(b'version\\r\\n'); print(s.recv(64).decode())"
+)
 
 
 def test_kolla_infra_images_build_and_run(scratch_repo: ScratchRepo, docker_client) -> None:
@@ -48,8 +55,9 @@ def test_kolla_infra_images_build_and_run(scratch_repo: ScratchRepo, docker_clie
         for name, (command, expect) in ONESHOT.items():
             out = docker_client.containers.run(scratch_repo.ref(name), command, remove=True).decode()
             assert expect in out, (name, out)
-        memcached = docker_client.containers.run(scratch_repo.ref("memcached"), ["memcached", "-l", "127.0.0.1"],
-                                                 detach=True)
+        memcached = docker_client.containers.run(
+            scratch_repo.ref("memcached"), ["memcached", "-l", "127.0.0.1"], detach=True
+        )
         try:
             assert memcached.attrs["Config"]["User"] == "memcached"
             deadline = time.monotonic() + 120

@@ -86,15 +86,22 @@ def test_mirror_credentials_reach_apt_only(tmp_path, proxy, request) -> None:
     port = server.server_address[1]
     repo = ScratchRepo(tmp_path / "repo")
     # A suite/package set no other test uses, so this build cannot be a cache hit of theirs.
-    repo.write("images/BUILD", f'debian_rootfs(name="authed", packages=["ca-certificates"], '
-                               f'image_name="authed-{repo.tag}")\n')
+    repo.write(
+        "images/BUILD",
+        f'debian_rootfs(name="authed", packages=["ca-certificates"], ' f'image_name="authed-{repo.tag}")\n',
+    )
     # Short: the engine socket is reached through a link inside each sandbox (AF_UNIX paths are short).
     sandboxes = Path(tempfile.mkdtemp(prefix="k16-", dir="/tmp"))
     request.addfinalizer(lambda: shutil.rmtree(sandboxes, ignore_errors=True))
-    run = repo.pants(f"--kolla-debian-mirror=http://kolla-user:{password}@127.0.0.1:{port}/debian",
-                     "--kolla-export-archives", "--keep-sandboxes=always",
-                     f"--local-execution-root-dir={sandboxes}", "-ldebug",
-                     "package", "images:authed")
+    run = repo.pants(
+        f"--kolla-debian-mirror=http://kolla-user:{password}@127.0.0.1:{port}/debian",
+        "--kolla-export-archives",
+        "--keep-sandboxes=always",
+        f"--local-execution-root-dir={sandboxes}",
+        "-ldebug",
+        "package",
+        "images:authed",
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     assert server.authorized > 0  # apt did log in: the build went through the credentials
     secret = password.encode()

@@ -11,13 +11,16 @@ from pants_kolla.core.template_context import template_context
 from pants_kolla.core.users import DEFAULT_USERS, UsersOptionError, validated_users
 
 CRON = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
-KEYSTONE = ImageNode(Address("images/keystone", parameters={"install_type": "source"}), "source", "p", "keystone")
+KEYSTONE = ImageNode(
+    Address("images/keystone", parameters={"install_type": "source"}), "source", "p", "keystone"
+)
 ROOT = ImageNode(Address("images/rootfs"), ROOTFS, None, "debian-bookworm-rootfs")
 
 
 def naming(**kwargs) -> NamingScheme:
-    return NamingScheme(**{"namespace": "kolla", "tag": "t", "base_distro": "debian",
-                           "infra_image_prefix": "", **kwargs})
+    return NamingScheme(
+        **{"namespace": "kolla", "tag": "t", "base_distro": "debian", "infra_image_prefix": "", **kwargs}
+    )
 
 
 def test_infra_images_are_renamed_by_default_with_infra_image_prefix() -> None:
@@ -43,14 +46,26 @@ def test_two_nodes_with_one_image_name_are_rejected() -> None:
 
 
 def test_variants_of_one_target_have_distinct_names() -> None:
-    binary = ImageNode(Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone")
+    binary = ImageNode(
+        Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone"
+    )
     naming().check_unique([KEYSTONE, binary, CRON])
 
 
 def test_kolla_default_users() -> None:
-    expected = {"keystone": 42425, "glance": 42415, "placement": 42482, "rabbitmq": 42439, "mysql": 42434,
-                "memcached": 42457, "redis": 42460, "haproxy": 42454, "fluentd": 42474, "etcd": 42486,
-                "kolla": 42400}
+    expected = {
+        "keystone": 42425,
+        "glance": 42415,
+        "placement": 42482,
+        "rabbitmq": 42439,
+        "mysql": 42434,
+        "memcached": 42457,
+        "redis": 42460,
+        "haproxy": 42454,
+        "fluentd": 42474,
+        "etcd": 42486,
+        "kolla": 42400,
+    }
     assert {name: ids["uid"] for name, ids in DEFAULT_USERS.items()} == expected
     assert all(ids["gid"] == ids["uid"] for ids in DEFAULT_USERS.values())
 
@@ -64,6 +79,13 @@ def test_malformed_user_is_named(bad) -> None:
 def test_users_are_in_the_context_of_every_type_and_registry_is_not() -> None:
     users = {"keystone": {"uid": 1, "gid": 2}}
     for node in (CRON, KEYSTONE):
-        ctx = template_context(node, "p", naming(), base_distro_tag="bookworm", maintainer="m",
-                               openstack_release="master", users=users)
+        ctx = template_context(
+            node,
+            "p",
+            naming(),
+            base_distro_tag="bookworm",
+            maintainer="m",
+            openstack_release="master",
+            users=users,
+        )
         assert ctx["users"] == users and "registry" not in ctx

@@ -51,10 +51,14 @@ def next_whole_second() -> int:
 def our_image_events_since(docker_client, repo: ScratchRepo, since: float) -> list[str]:
     """Engine-side evidence of a build: any image tagged/loaded/deleted with this repo's tag. (Other
     tests share the engine, so counting all containers would see their work.)"""
-    events = docker_client.events(since=int(since), until=int(time.time()) + 1, decode=True,
-                                  filters={"type": "image"})
-    return [f"{e['Action']} {e['Actor']['Attributes'].get('name', '')}" for e in events
-            if f":{repo.tag}" in e["Actor"]["Attributes"].get("name", "")]
+    events = docker_client.events(
+        since=int(since), until=int(time.time()) + 1, decode=True, filters={"type": "image"}
+    )
+    return [
+        f"{e['Action']} {e['Actor']['Attributes'].get('name', '')}"
+        for e in events
+        if f":{repo.tag}" in e["Actor"]["Attributes"].get("name", "")
+    ]
 
 
 def test_cold_build_builds_infra_once_and_per_type_images_per_type(repo, docker_client) -> None:
@@ -111,6 +115,9 @@ def test_deleted_engine_image_is_repaired_without_rebuilding(repo, docker_client
 
 def test_tag_filter_selects_infra_images_only(repo) -> None:
     run = package(repo, "--tag=infra")
-    written = sorted(line.split("Wrote dist/images/")[1].strip() for line in run.stderr.splitlines()
-                     if "Wrote dist/images/" in line)
+    written = sorted(
+        line.split("Wrote dist/images/")[1].strip()
+        for line in run.stderr.splitlines()
+        if "Wrote dist/images/" in line
+    )
     assert written == ["cron"]

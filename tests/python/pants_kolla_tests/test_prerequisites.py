@@ -55,6 +55,8 @@ def test_a_future_source_date_epoch_fails_before_any_work(tmp_path) -> None:
     future = int(time.time()) + 30 * 24 * 3600
     run = repo.pants(f"--kolla-source-date-epoch={future}", "package", "images/::")
     assert run.returncode != 0
-    assert f"`[kolla].source_date_epoch` (--kolla-source-date-epoch): {future} is after this machine's clock" \
-        in run.stderr, run.stderr[-3000:]
+    assert (
+        f"`[kolla].source_date_epoch` (--kolla-source-date-epoch): {future} is after this machine's clock"
+        in run.stderr
+    ), run.stderr[-3000:]
     assert ".pex" not in run.stderr and run.built == [] and "Traceback" not in run.stderr, run.stderr[-3000:]

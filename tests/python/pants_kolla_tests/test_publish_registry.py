@@ -17,8 +17,11 @@ from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.small_tree import add_small_tree
 
 # The line `builder/cli.py push` prints per pushed reference.
-PUSHED = re.compile(r"^pushed (\S+)@(sha256:\w+) image (sha256:\w+): (\d+) layer\(s\) uploaded, "
-                    r"(\d+) already in the registry$", re.MULTILINE)
+PUSHED = re.compile(
+    r"^pushed (\S+)@(sha256:\w+) image (sha256:\w+): (\d+) layer\(s\) uploaded, "
+    r"(\d+) already in the registry$",
+    re.MULTILINE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +35,36 @@ def repo(tmp_path_factory) -> ScratchRepo:
     scratch = ScratchRepo(tmp_path_factory.mktemp("repo"))
     add_small_tree(scratch, per_type=True)
     # An extra tag on an infra image: pushed alongside, publish-only.
-    scratch.write("images/cron/BUILD", 'kolla_image(install_type="infra", parent="images/base", '
-                                       'extra_tags=["extra"])\n')
+    scratch.write(
+        "images/cron/BUILD",
+        'kolla_image(install_type="infra", parent="images/base", ' 'extra_tags=["extra"])\n',
+    )
     return scratch
 
 
-def publish(repo: ScratchRepo, registry: str, *options: str, goals: tuple[str, ...] = ("publish",),
-            env: dict[str, str] | None = None):
+def publish(
+    repo: ScratchRepo,
+    registry: str,
+    *options: str,
+    goals: tuple[str, ...] = ("publish",),
+    env: dict[str, str] | None = None,
+):
     run = repo.pants(f"--kolla-registry={registry}", *options, *goals, "images/::", env=env)
     return run, PUSHED.findall(run.stdout + run.stderr)
 
 
-def test_publish_pushes_each_image_once_and_the_registry_serves_the_local_build(repo, registry, docker_client):
+def test_publish_pushes_each_image_once_and_the_registry_serves_the_local_build(
+    repo, registry, docker_client
+):
     # `package` too: it writes the local build to dist/, which `publish` alone does not.
     run, pushed = publish(repo, registry.address, goals=("package", "publish"))
     assert run.returncode == 0, run.stderr
     refs = [ref for ref, *_ in pushed]
     tag = repo.tag
     names = ["debian-bookworm-rootfs", "base", "cron", "debian-binary-hello", "debian-source-hello"]
-    expected = {f"{registry.address}/kolla/{n}:{tag}" for n in names} | {f"{registry.address}/kolla/cron:extra"}
+    expected = {f"{registry.address}/kolla/{n}:{tag}" for n in names} | {
+        f"{registry.address}/kolla/cron:extra"
+    }
     # Infra images are single targets: pushed once although both install types were selected.
     assert sorted(refs) == sorted(expected), run.stdout + run.stderr
 
@@ -61,7 +75,7 @@ def test_publish_pushes_each_image_once_and_the_registry_serves_the_local_build(
         assert registry.manifest_digest(repository, ref.rsplit(":", 1)[1]) == digest
         # The registry's manifest points at the very config (image ID) of the local build...
         assert registry.manifest(repository, digest)["config"]["digest"] == image_id
-        assert image_id == repo.dist_image_id(repository.split('/', 1)[1])
+        assert image_id == repo.dist_image_id(repository.split("/", 1)[1])
         # ...and the engine pulls it back by digest as that image.
         pulled = docker_client.images.pull(f"{registry.address}/{repository}@{digest}")
         assert pulled.id == image_id

@@ -28,8 +28,14 @@ def tiny_image_archive(path) -> str:
     """A one-layer docker-archive (no shell: the child image only COPYs). Returns the layer's diff ID."""
     layer = _tar({"hello.txt": b"pinned base\n"})
     diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+    ).encode()
     manifest = json.dumps([{"Config": "config.json", "RepoTags": [], "Layers": ["layer.tar"]}]).encode()
     path.write_bytes(_tar({"layer.tar": layer, "config.json": config, "manifest.json": manifest}))
     return diff_id
@@ -40,13 +46,26 @@ def test_base_image_by_digest_is_pulled_once(scratch_repo: ScratchRepo, tmp_path
     base_layer = tiny_image_archive(archive)
     with LocalRegistry(tmp_path / "registry") as registry:
         digest_file = tmp_path / "digest"
-        subprocess.run(["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", f"--digestfile={digest_file}",
-                        f"docker-archive:{archive}", f"docker://{registry.address}/tiny:1"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                "skopeo",
+                "--insecure-policy",
+                "copy",
+                "--dest-tls-verify=false",
+                f"--digestfile={digest_file}",
+                f"docker-archive:{archive}",
+                f"docker://{registry.address}/tiny:1",
+            ],
+            check=True,
+            capture_output=True,
+        )
         pinned = f"{registry.address}/tiny:1@{digest_file.read_text().strip()}"
         scratch_repo.write("base/BUILD", f'debian_rootfs(name="tiny", registry_image="{pinned}")\n')
-        scratch_repo.write("child/BUILD", 'files(name="f", sources=["child.txt"])\n'
-                           'kolla_image(install_type="infra", parent="base:tiny", dependencies=[":f"])\n')
+        scratch_repo.write(
+            "child/BUILD",
+            'files(name="f", sources=["child.txt"])\n'
+            'kolla_image(install_type="infra", parent="base:tiny", dependencies=[":f"])\n',
+        )
         scratch_repo.write("child/child.txt", "child\n")
         scratch_repo.write("child/Dockerfile.j2", "FROM {{ parent_image }}\nCOPY child.txt /\n")
         first = scratch_repo.pants("package", "child")

@@ -42,8 +42,9 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
     with BuildGridCache(tmp_path / "buildgrid") as cache:
         first = checkout(tmp_path / "ci-1/repo", tag)
         # Its own empty local store: every process runs, so every result is written to the remote cache.
-        run1 = first.pants(*cache.pants_options(), f"--local-store-dir={tmp_path / 'store-1'}",
-                           "package", "images/::")
+        run1 = first.pants(
+            *cache.pants_options(), f"--local-store-dir={tmp_path / 'store-1'}", "package", "images/::"
+        )
         assert run1.returncode == 0, run1.stderr
         assert images_built(run1) == refs, run1.stderr
 
@@ -54,8 +55,14 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
         client = docker.from_env(timeout=900)
         for ref in refs:
             client.images.remove(ref, force=True)
-        run2 = second.pants(*cache.pants_options(), "--no-local-cache", "--stats-log",
-                            f"--local-store-dir={tmp_path / 'store-2'}", "package", "images/::")
+        run2 = second.pants(
+            *cache.pants_options(),
+            "--no-local-cache",
+            "--stats-log",
+            f"--local-store-dir={tmp_path / 'store-2'}",
+            "package",
+            "images/::",
+        )
         loaded = {ref: client.images.get(ref).id for ref in refs if run2.returncode == 0}
         assert run2.returncode == 0, run2.stderr
         # Zero engine builds: every image (and the builder PEX) came from the remote cache first.

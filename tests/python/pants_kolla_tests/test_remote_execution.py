@@ -66,8 +66,15 @@ def _members(layer: Path) -> dict[str, tuple]:
     with tarfile.open(layer) as tar:
         for m in tar:
             data = tar.extractfile(m).read() if m.isfile() else b""
-            members[m.name] = (m.type, oct(m.mode), m.uid, m.gid, m.mtime, m.linkname,
-                               hashlib.sha256(data).hexdigest()[:12])
+            members[m.name] = (
+                m.type,
+                oct(m.mode),
+                m.uid,
+                m.gid,
+                m.mtime,
+                m.linkname,
+                hashlib.sha256(data).hexdigest()[:12],
+            )
     return members
 
 
@@ -101,8 +108,14 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
     with RemoteWorker(tmp_path / "worker") as worker:
         link_engine(caches_base, os.environ["DOCKER_HOST"])
         first = tiny_repo(tmp_path / "ci-1/repo", tag)
-        remote = first.pants(*worker.pants_options(caches_base), *kolla, "--stats-log",
-                             f"--local-store-dir={tmp_path / 'store-1'}", "package", "images/::")
+        remote = first.pants(
+            *worker.pants_options(caches_base),
+            *kolla,
+            "--stats-log",
+            f"--local-store-dir={tmp_path / 'store-1'}",
+            "package",
+            "images/::",
+        )
         assert remote.returncode == 0, remote.stderr[-5000:]
         # Every process of the run (PEX set-up, probe, builds, loads) executed on the worker.
         assert stat(remote, "local_execution_requests") == 0, remote.stderr[-5000:]
@@ -122,16 +135,28 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
         local_ids = {name: first.dist_image_id(name) for name in IMAGES}
         different = [name for name in IMAGES if local_ids[name] != remote_ids[name]]
         assert not different, "\n".join(
-            [f"remote {remote_ids} != local {local_ids}", *(line for name in different[:1] for line in
-                                                            layer_differences(tmp_path / "dist-remote",
-                                                                              first.root / "dist", name))])
+            [
+                f"remote {remote_ids} != local {local_ids}",
+                *(
+                    line
+                    for name in different[:1]
+                    for line in layer_differences(tmp_path / "dist-remote", first.root / "dist", name)
+                ),
+            ]
+        )
 
         second = tiny_repo(tmp_path / "ci-2/elsewhere/repo", tag)
         with FreshEngine(tmp_path / "fresh-engine") as fresh:
             link_engine(caches_base, fresh.docker_host)  # the worker host's engine is now a fresh one
-            run2 = second.pants(*worker.pants_options(caches_base), *kolla, "--stats-log",
-                                f"--local-store-dir={tmp_path / 'store-2'}",
-                                f"--named-caches-dir={tmp_path / 'named-2'}", "package", "images/::")
+            run2 = second.pants(
+                *worker.pants_options(caches_base),
+                *kolla,
+                "--stats-log",
+                f"--local-store-dir={tmp_path / 'store-2'}",
+                f"--named-caches-dir={tmp_path / 'named-2'}",
+                "package",
+                "images/::",
+            )
             assert run2.returncode == 0, run2.stderr[-5000:]
             assert completed_builds(run2) == [], run2.stderr[-5000:]
             assert stat(run2, "remote_cache_requests_cached") >= len(IMAGES)
@@ -151,8 +176,9 @@ def test_unreachable_executor_is_one_clear_error(tmp_path):
     repo = tiny_repo(tmp_path / "repo", f"re{uuid.uuid4().hex[:10]}")
     worker = RemoteWorker(tmp_path / "never-started")
     worker.address = f"grpc://127.0.0.1:{free_port()}"  # nothing listens there
-    run = repo.pants(*worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah",
-                     "package", "images/::")
+    run = repo.pants(
+        *worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah", "package", "images/::"
+    )
     assert run.returncode != 0
     assert f"The remote executor at {worker.address} does not answer" in run.stderr, run.stderr[-3000:]
     assert "--remote-execution-address" in run.stderr
@@ -162,8 +188,9 @@ def test_unreachable_executor_is_one_clear_error(tmp_path):
 def test_worker_without_the_builder_names_the_tool_and_the_worker(tmp_path):
     repo = tiny_repo(tmp_path / "repo", f"re{uuid.uuid4().hex[:10]}")
     with RemoteWorker(tmp_path / "worker", hide=("buildah",)) as worker:
-        run = repo.pants(*worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah",
-                         "package", "images/::")
+        run = repo.pants(
+            *worker.pants_options(tmp_path / "caches"), "--kolla-builder=buildah", "package", "images/::"
+        )
         assert run.returncode != 0
         expected = f"buildah is not installed on the remote worker {socket.gethostname()} ({worker.address})"
         assert expected in run.stderr, run.stderr[-3000:]

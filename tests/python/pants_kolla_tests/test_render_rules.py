@@ -36,8 +36,14 @@ def test_real_tree_renders_and_only_openstack_base_carries_install_type(rule_run
         "images/openstack-base@install_type=binary",
         "images/openstack-base@install_type=source",
     ]
-    assert "FROM kolla/debian-binary-openstack-base:master" in rendered["images/keystone-base@install_type=binary"]
-    assert "FROM kolla/debian-source-openstack-base:master" in rendered["images/keystone-base@install_type=source"]
+    assert (
+        "FROM kolla/debian-binary-openstack-base:master"
+        in rendered["images/keystone-base@install_type=binary"]
+    )
+    assert (
+        "FROM kolla/debian-source-openstack-base:master"
+        in rendered["images/keystone-base@install_type=source"]
+    )
     assert "FROM kolla/base:master" in rendered["images/cron"]
 
 
@@ -70,7 +76,9 @@ def test_unknown_install_type_names_file_target_and_field(rule_runner: RuleRunne
     assert "images/x/BUILD" in message and "install_type" in message and "bianry" in message
 
 
-def expect_render_error(rule_runner: RuleRunner, files: dict[str, str], address: Address, *needles: str) -> None:
+def expect_render_error(
+    rule_runner: RuleRunner, files: dict[str, str], address: Address, *needles: str
+) -> None:
     write_images_tree(rule_runner)
     rule_runner.write_files(files)
     with pytest.raises(ExecutionError) as e:
@@ -84,7 +92,8 @@ def test_undefined_variable_is_named_with_template_line(rule_runner: RuleRunner)
         rule_runner,
         {"images/cron/Dockerfile.j2": "FROM {{ parent_image }}\nRUN echo {{ install_type }}\n"},
         Address("images/cron"),
-        "images/cron/Dockerfile.j2:2", "'install_type' is undefined",
+        "images/cron/Dockerfile.j2:2",
+        "'install_type' is undefined",
     )
 
 
@@ -93,7 +102,8 @@ def test_jinja_syntax_error_has_template_line(rule_runner: RuleRunner) -> None:
         rule_runner,
         {"images/cron/Dockerfile.j2": "FROM {{ parent_image }}\n{% endif %}\n"},
         Address("images/cron"),
-        "images/cron/Dockerfile.j2:2", "Jinja syntax error",
+        "images/cron/Dockerfile.j2:2",
+        "Jinja syntax error",
     )
 
 
@@ -103,8 +113,10 @@ def test_a_template_that_is_not_text_names_file_target_and_field(rule_runner: Ru
     with pytest.raises(ExecutionError) as e:
         render(rule_runner, "images/cron")
     message = str(e.value)
-    assert "images/cron/BUILD: target `images/cron`, field `template`: `images/cron/Dockerfile.j2` is not " \
-        "UTF-8 text" in message, message
+    assert (
+        "images/cron/BUILD: target `images/cron`, field `template`: `images/cron/Dockerfile.j2` is not "
+        "UTF-8 text" in message
+    ), message
     assert "UnicodeDecodeError" not in message, message
 
 
@@ -113,17 +125,23 @@ def test_missing_template_names_field(rule_runner: RuleRunner) -> None:
         rule_runner,
         {"images/no-template/BUILD": 'kolla_image(install_type="infra", parent="images/base")'},
         Address("images/no-template"),
-        "images/no-template/BUILD", "field `template`", "images/no-template/Dockerfile.j2",
+        "images/no-template/BUILD",
+        "field `template`",
+        "images/no-template/Dockerfile.j2",
     )
 
 
 def test_infra_under_per_type_parent_fails_on_render(rule_runner: RuleRunner) -> None:
     expect_render_error(
         rule_runner,
-        {"images/fluentd/BUILD": 'kolla_image(install_type="infra", parent="images/openstack-base")',
-         "images/fluentd/Dockerfile.j2": "FROM {{ parent_image }}\n"},
+        {
+            "images/fluentd/BUILD": 'kolla_image(install_type="infra", parent="images/openstack-base")',
+            "images/fluentd/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        },
         Address("images/fluentd"),
-        "images/fluentd/BUILD", "field `parent`", "an infra image cannot be built FROM",
+        "images/fluentd/BUILD",
+        "field `parent`",
+        "an infra image cannot be built FROM",
     )
 
 
@@ -140,17 +158,23 @@ def test_a_broken_target_in_a_folder_nothing_selects_changes_nothing(rule_runner
     rule_runner.write_files({"junk/BUILD": 'kolla_image(install_type="bogus", parent="images/base")'})
     assert "FROM kolla/base:master" in render(rule_runner, "images/cron")
     assert inferred(rule_runner, Address("images/cron")) == {
-        Address("images/base"), Address("images", target_name="templates")
+        Address("images/base"),
+        Address("images", target_name="templates"),
     }
 
 
 def test_an_image_uses_the_nearest_template_library_up_its_folders(rule_runner: RuleRunner) -> None:
     write_images_tree(rule_runner)
-    rule_runner.write_files({
-        "other/BUILD": 'kolla_template_library(name="lib")',
-        "other/macros.j2": "",
-        "other/x/BUILD": 'kolla_image(install_type="infra", parent="images/base")',
-        "other/x/Dockerfile.j2": "FROM {{ parent_image }}\n",
-    })
-    assert inferred(rule_runner, Address("other/x")) == {Address("images/base"), Address("other", target_name="lib")}
+    rule_runner.write_files(
+        {
+            "other/BUILD": 'kolla_template_library(name="lib")',
+            "other/macros.j2": "",
+            "other/x/BUILD": 'kolla_image(install_type="infra", parent="images/base")',
+            "other/x/Dockerfile.j2": "FROM {{ parent_image }}\n",
+        }
+    )
+    assert inferred(rule_runner, Address("other/x")) == {
+        Address("images/base"),
+        Address("other", target_name="lib"),
+    }
     assert Address("other", target_name="lib") not in inferred(rule_runner, Address("images/cron"))

@@ -42,10 +42,12 @@ def rule_runner() -> RuleRunner:
 
 
 def test_target_override_applies_to_its_image(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({
-        "images/keystone-base/BUILD": keystone_base_build(),
-        "images/keystone-base/vim.j2": VIM_BASE_OVERRIDE,
-    })
+    rule_runner.write_files(
+        {
+            "images/keystone-base/BUILD": keystone_base_build(),
+            "images/keystone-base/vim.j2": VIM_BASE_OVERRIDE,
+        }
+    )
     binary = render(rule_runner, "images/keystone-base", "binary")
     source = render(rule_runner, "images/keystone-base", "source")
     assert "install -y --no-install-recommends python3-keystone vim \\" in binary
@@ -56,17 +58,19 @@ def test_target_override_applies_to_its_image(rule_runner: RuleRunner) -> None:
 
 
 def test_global_override_applies_below_target_overrides(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({
-        "overrides/all.j2": (
-            "{% extends parent_template %}"
-            "{% block keystone_footer %}RUN echo global{% endblock %}"
-            "{% block keystone_base_footer %}RUN echo global{% endblock %}"
-            "{% block cron_footer %}RUN echo cron{% endblock %}"
-            '{% set cron_packages_remove = ["cron"] %}{% set cron_packages_append = ["anacron"] %}'
-        ),
-        "images/keystone/BUILD": KEYSTONE_BUILD,
-        "images/keystone/vim.j2": VIM_OVERRIDE,
-    })
+    rule_runner.write_files(
+        {
+            "overrides/all.j2": (
+                "{% extends parent_template %}"
+                "{% block keystone_footer %}RUN echo global{% endblock %}"
+                "{% block keystone_base_footer %}RUN echo global{% endblock %}"
+                "{% block cron_footer %}RUN echo cron{% endblock %}"
+                '{% set cron_packages_remove = ["cron"] %}{% set cron_packages_append = ["anacron"] %}'
+            ),
+            "images/keystone/BUILD": KEYSTONE_BUILD,
+            "images/keystone/vim.j2": VIM_OVERRIDE,
+        }
+    )
     rule_runner.set_options(["--kolla-template-overrides=['overrides/all.j2']"])
     assert render(rule_runner, "images/cron").rstrip().endswith("RUN echo cron")
     assert "--no-install-recommends anacron \\" in render(rule_runner, "images/cron")
@@ -74,7 +78,9 @@ def test_global_override_applies_below_target_overrides(rule_runner: RuleRunner)
     assert render(rule_runner, "images/keystone-base", "source").rstrip().endswith("RUN echo global")
 
 
-def expect_error(rule_runner: RuleRunner, spec_path: str, *needles: str, install_type: str | None = None) -> None:
+def expect_error(
+    rule_runner: RuleRunner, spec_path: str, *needles: str, install_type: str | None = None
+) -> None:
     with pytest.raises(ExecutionError) as e:
         render(rule_runner, spec_path, install_type)
     for needle in needles:
@@ -82,12 +88,15 @@ def expect_error(rule_runner: RuleRunner, spec_path: str, *needles: str, install
 
 
 def test_target_override_extending_nothing_names_file_target_and_field(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({
-        "images/keystone/BUILD": KEYSTONE_BUILD,
-        "images/keystone/vim.j2": "{% block keystone_footer %}RUN x{% endblock %}\n",
-    })
+    rule_runner.write_files(
+        {
+            "images/keystone/BUILD": KEYSTONE_BUILD,
+            "images/keystone/vim.j2": "{% block keystone_footer %}RUN x{% endblock %}\n",
+        }
+    )
     expect_error(
-        rule_runner, "images/keystone",
+        rule_runner,
+        "images/keystone",
         "images/keystone/BUILD: target `images/keystone@install_type=source`, field `template_overrides`",
         "`images/keystone/vim.j2` does not `{% extends parent_template %}`",
         install_type="source",
@@ -97,24 +106,38 @@ def test_target_override_extending_nothing_names_file_target_and_field(rule_runn
 def test_global_override_extending_nothing_names_option_and_target(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({"overrides/all.j2": "RUN x\n"})
     rule_runner.set_options(["--kolla-template-overrides=['overrides/all.j2']"])
-    expect_error(rule_runner, "images/cron", "`[kolla].template_overrides` (rendering `images/cron`)",
-                 "`overrides/all.j2` does not `{% extends parent_template %}`")
+    expect_error(
+        rule_runner,
+        "images/cron",
+        "`[kolla].template_overrides` (rendering `images/cron`)",
+        "`overrides/all.j2` does not `{% extends parent_template %}`",
+    )
 
 
 def test_missing_override_file_is_named(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({"images/keystone/BUILD": KEYSTONE_BUILD})
-    expect_error(rule_runner, "images/keystone",
-                 "images/keystone/BUILD: target `images/keystone@install_type=binary`, field "
-                 "`template_overrides`: `images/keystone/vim.j2` does not exist", install_type="binary")
+    expect_error(
+        rule_runner,
+        "images/keystone",
+        "images/keystone/BUILD: target `images/keystone@install_type=binary`, field "
+        "`template_overrides`: `images/keystone/vim.j2` does not exist",
+        install_type="binary",
+    )
 
 
 def test_users_option_reaches_templates(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"images/cron/Dockerfile.j2": (
-        "FROM {{ parent_image }}\nRUN groupadd -g {{ users.keystone.gid }} keystone "
-        "&& useradd -u {{ users.keystone.uid }} keystone && echo {{ users.nova.uid }}\n"
-    )})
+    rule_runner.write_files(
+        {
+            "images/cron/Dockerfile.j2": (
+                "FROM {{ parent_image }}\nRUN groupadd -g {{ users.keystone.gid }} keystone "
+                "&& useradd -u {{ users.keystone.uid }} keystone && echo {{ users.nova.uid }}\n"
+            )
+        }
+    )
     rule_runner.set_options(['--kolla-users=+{"nova": {"uid": 1, "gid": 2}}'])
-    assert "RUN groupadd -g 42425 keystone && useradd -u 42425 keystone && echo 1" in render(rule_runner, "images/cron")
+    assert "RUN groupadd -g 42425 keystone && useradd -u 42425 keystone && echo 1" in render(
+        rule_runner, "images/cron"
+    )
 
 
 def test_malformed_users_option_is_named(rule_runner: RuleRunner) -> None:

@@ -6,10 +6,10 @@ import pytest
 from pants.engine.addresses import Address
 
 from pants_kolla.core.image_tree import ImageNode
-from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 from pants_kolla.core.jinja_render import render_template
+from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.template_context import template_context
+from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 
 NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
 IMAGE = "images/nova-api/Dockerfile.j2"
@@ -23,12 +23,20 @@ RUN install {{ nova_api_packages | customizable("packages") | join(" ") }}
 
 def context(install_type: str) -> dict:
     node = ImageNode(Address("images/nova-api"), install_type, "images/base", "nova-api")
-    return template_context(node, "kolla/base:master", NAMING, base_distro_tag="bookworm",
-                            maintainer="m", openstack_release="master")
+    return template_context(
+        node,
+        "kolla/base:master",
+        NAMING,
+        base_distro_tag="bookworm",
+        maintainer="m",
+        openstack_release="master",
+    )
 
 
 def override(content: str, path: str = "overrides/o.j2") -> TemplateOverride:
-    return TemplateOverride(path, content, "images/nova-api/BUILD: target `images/nova-api`, field `template_overrides`")
+    return TemplateOverride(
+        path, content, "images/nova-api/BUILD: target `images/nova-api`, field `template_overrides`"
+    )
 
 
 def render(install_type: str, *overrides: TemplateOverride) -> str:
@@ -45,9 +53,9 @@ def test_without_overrides_the_template_list_is_used() -> None:
 
 
 def test_block_override_replaces_the_block_only() -> None:
-    out = render("binary", override(
-        "{% extends parent_template %}{% block nova_api_footer %}RUN footer{% endblock %}"
-    ))
+    out = render(
+        "binary", override("{% extends parent_template %}{% block nova_api_footer %}RUN footer{% endblock %}")
+    )
     assert out.splitlines()[-1] == "RUN footer" and install_line(out) == "RUN install a b c"
 
 
@@ -60,10 +68,16 @@ def test_block_override_replaces_the_block_only() -> None:
         # The install-type-specific list applies to its type only, and wins over the generic one.
         ('{% set nova_api_binary_packages_append = ["bin"] %}', "source", "RUN install a b c"),
         ('{% set nova_api_binary_packages_append = ["bin"] %}', "binary", "RUN install a b c bin"),
-        ('{% set nova_api_packages_override = ["x"] %}{% set nova_api_binary_packages_override = ["y"] %}',
-         "binary", "RUN install y"),
-        ('{% set nova_api_packages_append = ["g"] %}{% set nova_api_binary_packages_remove = ["g", "a"] %}',
-         "binary", "RUN install b c"),
+        (
+            '{% set nova_api_packages_override = ["x"] %}{% set nova_api_binary_packages_override = ["y"] %}',
+            "binary",
+            "RUN install y",
+        ),
+        (
+            '{% set nova_api_packages_append = ["g"] %}{% set nova_api_binary_packages_remove = ["g", "a"] %}',
+            "binary",
+            "RUN install b c",
+        ),
     ],
 )
 def test_customizable_lists(sets: str, install_type: str, expected: str) -> None:
@@ -71,9 +85,14 @@ def test_customizable_lists(sets: str, install_type: str, expected: str) -> None
 
 
 def test_overrides_chain_in_order_later_ones_win() -> None:
-    first = override('{% extends parent_template %}{% block nova_api_footer %}RUN first{% endblock %}'
-                     '{% block nova_api_header %}RUN header{% endblock %}', "o1.j2")
-    second = override("{%- extends parent_template -%}\n{% block nova_api_footer %}RUN second{% endblock %}", "o2.j2")
+    first = override(
+        "{% extends parent_template %}{% block nova_api_footer %}RUN first{% endblock %}"
+        "{% block nova_api_header %}RUN header{% endblock %}",
+        "o1.j2",
+    )
+    second = override(
+        "{%- extends parent_template -%}\n{% block nova_api_footer %}RUN second{% endblock %}", "o2.j2"
+    )
     out = render("infra", first, second)
     assert "RUN header" in out and out.splitlines()[-1] == "RUN second" and "RUN first" not in out
 
@@ -93,9 +112,13 @@ def test_override_extending_another_template_is_rejected() -> None:
 
 def test_customizable_leaves_the_template_list_alone() -> None:
     """Kolla's filter extends the list in place, so a list used twice would grow twice."""
-    template = ('{% set l = ["a"] %}{{ l | customizable("packages") | join(",") }} '
-                '{{ l | customizable("packages") | join(",") }}')
-    entry, templates = chain_overrides("t.j2", [override('{% extends parent_template %}{% set nova_api_packages_append = ["z"] %}')])
+    template = (
+        '{% set l = ["a"] %}{{ l | customizable("packages") | join(",") }} '
+        '{{ l | customizable("packages") | join(",") }}'
+    )
+    entry, templates = chain_overrides(
+        "t.j2", [override('{% extends parent_template %}{% set nova_api_packages_append = ["z"] %}')]
+    )
     out = render_template(entry, {"t.j2": template, **templates}, context("infra"), origin="t")
     assert out == "a,z a,z"
 

@@ -14,18 +14,38 @@ class BuildahFailed(Exception):
 
 
 def _buildah(storage: str, *args: str) -> list[str]:
-    return ["buildah", "--root", os.path.join(storage, "root"), "--runroot", os.path.join(storage, "run"),
-            "--storage-driver", "vfs", *args]
+    return [
+        "buildah",
+        "--root",
+        os.path.join(storage, "root"),
+        "--runroot",
+        os.path.join(storage, "run"),
+        "--storage-driver",
+        "vfs",
+        *args,
+    ]
 
 
-def build(context: str, parent_dir: str, ref: str, build_args: dict, epoch: int, saved_dir: str,
-          log) -> None:
+def build(context: str, parent_dir: str, ref: str, build_args: dict, epoch: int, saved_dir: str, log) -> None:
     storage = os.path.abspath(".buildah")
     parent_tar = os.path.abspath("parent.tar")
     docker_archive.tar_directory(parent_dir, parent_tar)
-    argv = _buildah(storage, "bud", "--isolation", "chroot", "--pull-never", "--layers=false",
-                    "--timestamp", str(epoch), "--from", f"docker-archive:{parent_tar}",
-                    "-f", os.path.join(context, "Dockerfile"), "-t", ref)
+    argv = _buildah(
+        storage,
+        "bud",
+        "--isolation",
+        "chroot",
+        "--pull-never",
+        "--layers=false",
+        "--timestamp",
+        str(epoch),
+        "--from",
+        f"docker-archive:{parent_tar}",
+        "-f",
+        os.path.join(context, "Dockerfile"),
+        "-t",
+        ref,
+    )
     for key, value in build_args.items():
         argv += ["--build-arg", f"{key}={value}"]
     _run([*argv, context], log)
@@ -37,7 +57,7 @@ def build(context: str, parent_dir: str, ref: str, build_args: dict, epoch: int,
 
 
 def _run(argv: list[str], log) -> None:
-    log.write("$ " + " ".join(argv[argv.index("--storage-driver") + 2:]) + "\n")
+    log.write("$ " + " ".join(argv[argv.index("--storage-driver") + 2 :]) + "\n")
     log.flush()
     proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:

@@ -30,16 +30,18 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pants_kolla.builder import exit_codes
-from pants_kolla.builder import docker_archive
+from pants_kolla.builder import docker_archive, exit_codes
 
 # Builds never see the image's name (the tag is not part of what is built, nor of the cache key): the
 # archive is written under this placeholder, and the rule names it (util_rules/build_image.py).
 UNNAMED = "pants-kolla/unnamed:build"
 LOG_TAIL_LINES = 30
 # Log lines of failures worth retrying (a mirror hiccup), as opposed to a broken Dockerfile.
-TRANSIENT = re.compile(r"(Temporary failure|Could not resolve|Connection (timed out|reset|refused)|"
-                       r"Hash Sum mismatch|503 Service Unavailable|Unable to fetch some archives)", re.I)
+TRANSIENT = re.compile(
+    r"(Temporary failure|Could not resolve|Connection (timed out|reset|refused)|"
+    r"Hash Sum mismatch|503 Service Unavailable|Unable to fetch some archives)",
+    re.I,
+)
 
 
 def print_log_tail(log_path: str, headline: str) -> None:
@@ -52,8 +54,11 @@ def print_log_tail(log_path: str, headline: str) -> None:
 
 def cmd_rootfs(args) -> int:
     if shutil.which("mmdebstrap") is None:
-        print(f"mmdebstrap is not installed on {socket.gethostname()} (where this build ran): "
-              "apt-get install -y mmdebstrap", file=sys.stderr)
+        print(
+            f"mmdebstrap is not installed on {socket.gethostname()} (where this build ran): "
+            "apt-get install -y mmdebstrap",
+            file=sys.stderr,
+        )
         return exit_codes.BUILD_FAILED
     rootfs_tar = os.path.abspath("rootfs.tar")
     argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
@@ -64,8 +69,12 @@ def cmd_rootfs(args) -> int:
     with open(args.log, "w") as log:
         log.write("$ " + " ".join(argv) + "\n")
         log.flush()
-        proc = subprocess.run([*argv[:-3], *apt_auth_hooks(args.apt_auth), *argv[-3:]], stdout=log,
-                              stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.run(
+            [*argv[:-3], *apt_auth_hooks(args.apt_auth), *argv[-3:]],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     if proc.returncode != 0:
         print_log_tail(args.log, f"mmdebstrap failed with exit code {proc.returncode}")
         return exit_codes.BUILD_FAILED
@@ -73,10 +82,16 @@ def cmd_rootfs(args) -> int:
         "architecture": "amd64",
         "os": "linux",
         "created": docker_archive.iso(args.epoch),
-        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Cmd": ["/bin/bash"]},
-        "history": [{"created": docker_archive.iso(args.epoch),
-                     "created_by": " ".join(a for a in argv if a != rootfs_tar)}],
+        "config": {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Cmd": ["/bin/bash"],
+        },
+        "history": [
+            {
+                "created": docker_archive.iso(args.epoch),
+                "created_by": " ".join(a for a in argv if a != rootfs_tar),
+            }
+        ],
     }
     docker_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
     return 0
@@ -88,8 +103,14 @@ def cmd_pull(args) -> int:
         return exit_codes.BUILD_FAILED
     pulled = os.path.abspath("pulled.tar")
     # By digest: skopeo checks the manifest against it. No signature policy file is needed for that.
-    argv = ["skopeo", "--insecure-policy", "copy", f"--src-tls-verify={'false' if args.plain_http else 'true'}",
-            f"docker://{args.image}", f"docker-archive:{pulled}"]
+    argv = [
+        "skopeo",
+        "--insecure-policy",
+        "copy",
+        f"--src-tls-verify={'false' if args.plain_http else 'true'}",
+        f"docker://{args.image}",
+        f"docker-archive:{pulled}",
+    ]
     with open(args.log, "w") as log:
         log.write("$ " + " ".join(argv) + "\n")
         log.flush()
@@ -102,7 +123,9 @@ def cmd_pull(args) -> int:
     manifest = docker_archive.read_manifest(saved)
     with open(os.path.join(saved, manifest["Config"])) as f:
         config = json.load(f)
-    docker_archive.write_image(args.out, config, [os.path.join(saved, p) for p in manifest["Layers"]], UNNAMED)
+    docker_archive.write_image(
+        args.out, config, [os.path.join(saved, p) for p in manifest["Layers"]], UNNAMED
+    )
     return 0
 
 
@@ -119,8 +142,10 @@ def apt_auth_hooks(auth_file: str) -> list[str]:
     and not in the image's history: the file path is the sandbox's."""
     if not auth_file or not os.path.exists(auth_file) or os.path.getsize(auth_file) == 0:
         return []
-    return [f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
-            f'--customize-hook=rm -f "$1{APT_AUTH_IN_CHROOT}"']
+    return [
+        f"--setup-hook=upload {os.path.abspath(auth_file)} {APT_AUTH_IN_CHROOT}",
+        f'--customize-hook=rm -f "$1{APT_AUTH_IN_CHROOT}"',
+    ]
 
 
 @contextmanager
@@ -138,6 +163,7 @@ class BuildFailed(Exception):
 @dataclass
 class Built:
     """A build's result: in `saved_dir` (buildah), or in the engine (`client`, `image_id`)."""
+
     client: object = None
     image_id: str = ""
     parent_id: str = ""
@@ -174,8 +200,9 @@ def _normalize(args, built: Built, saved_dir: str, log) -> str:
 
         if args.read_engine_storage:
             with timed(log, "normalize the new layers from the engine's storage"):
-                image_id = engine_build.normalize_from_engine(built.client, built.image_id, out, UNNAMED,
-                                                              args.epoch, work, args.parent)
+                image_id = engine_build.normalize_from_engine(
+                    built.client, built.image_id, out, UNNAMED, args.epoch, work, args.parent
+                )
             if image_id is not None:
                 return image_id
             log.write("-- the engine's storage is not readable here: docker save\n")
@@ -305,7 +332,9 @@ def main(argv: list[str]) -> int:
 
         return registry_push.cmd_push(args)
     try:
-        return {"rootfs": cmd_rootfs, "pull": cmd_pull, "build": cmd_build, "load": cmd_load}[args.command](args)
+        return {"rootfs": cmd_rootfs, "pull": cmd_pull, "build": cmd_build, "load": cmd_load}[args.command](
+            args
+        )
     except Exception as e:
         # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
         # the rule reports how to start it instead of a traceback.
@@ -316,7 +345,6 @@ def main(argv: list[str]) -> int:
         image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
         print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
         return exit_codes.ENGINE_UNREACHABLE
-
 
 
 if __name__ == "__main__":

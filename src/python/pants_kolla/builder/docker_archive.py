@@ -44,8 +44,9 @@ def file_sha256(path: str) -> str:
     return sha.hexdigest()
 
 
-def write_image(out_dir: str, config: dict, layer_tars: list[str], ref: str,
-                inherited: tuple[str, ...] = ()) -> str:
+def write_image(
+    out_dir: str, config: dict, layer_tars: list[str], ref: str, inherited: tuple[str, ...] = ()
+) -> str:
     """Write a docker-archive directory from a config and layer tarballs (moved in). `inherited` are
     the diff IDs of leading layers the parent's archive already holds: listed, not written (the rule
     merges the parent's layer files in). Returns the image ID."""
@@ -124,8 +125,9 @@ def inherited_prefix(layers: list[str], parent_layers: list[str]) -> tuple[str, 
     return tuple(shared)
 
 
-def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str,
-                          parent_dir: str | None = None) -> str:
+def normalize_saved_image(
+    saved_dir: str, out_dir: str, ref: str, epoch: int, work_dir: str, parent_dir: str | None = None
+) -> str:
     """Rewrite a `docker save`/`buildah push` output directory into a reproducible one."""
     manifest = read_manifest(saved_dir)
     with open(os.path.join(saved_dir, manifest["Config"])) as f:
@@ -137,8 +139,15 @@ def normalize_saved_image(saved_dir: str, out_dir: str, ref: str, epoch: int, wo
     return normalize_image(config, write_layer, out_dir, ref, epoch, work_dir, parent_dir)
 
 
-def normalize_image(config: dict, write_layer: Callable[[int, str], None], out_dir: str, ref: str,
-                    epoch: int, work_dir: str, parent_dir: str | None = None) -> str:
+def normalize_image(
+    config: dict,
+    write_layer: Callable[[int, str], None],
+    out_dir: str,
+    ref: str,
+    epoch: int,
+    work_dir: str,
+    parent_dir: str | None = None,
+) -> str:
     """Write the reproducible archive of an image given its config and `write_layer(index, dest)`, which
     writes its index-th layer normalized. Layers the parent already has (already normalized when it was
     built) are neither read nor written."""
@@ -155,8 +164,11 @@ def normalize_image(config: dict, write_layer: Callable[[int, str], None], out_d
 def extract_tar(tar_path: str, out_dir: str) -> None:
     """Extract an image archive; `docker save` links a repeated layer to its first copy."""
     with tarfile.open(tar_path, "r:") as tar:
-        members = [m for m in tar.getmembers()
-                   if (m.isfile() or m.isdir() or _is_inner_link(m)) and not _escapes(m.name)]
+        members = [
+            m
+            for m in tar.getmembers()
+            if (m.isfile() or m.isdir() or _is_inner_link(m)) and not _escapes(m.name)
+        ]
         tar.extractall(out_dir, members=members)
 
 

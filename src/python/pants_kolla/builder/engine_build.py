@@ -8,9 +8,7 @@ import os
 import sys
 import tempfile
 
-from pants_kolla.builder import exit_codes
-from pants_kolla.builder import docker_archive
-from pants_kolla.builder import layer_tar
+from pants_kolla.builder import docker_archive, exit_codes, layer_tar
 
 
 class BuildFailed(Exception):
@@ -40,8 +38,10 @@ def connect():
         client.ping()
         return client
     except docker.errors.DockerException as e:
-        print(f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
-              file=sys.stderr)
+        print(
+            f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
+            file=sys.stderr,
+        )
         sys.exit(exit_codes.ENGINE_UNREACHABLE)
 
 
@@ -50,8 +50,15 @@ def is_connection_error(error: Exception) -> bool:
     import urllib3.exceptions  # pants: no-infer-dep (the docker SDK requires it)
 
     # The SDK reads streamed responses (build output, load progress) straight from urllib3.
-    return isinstance(error, (ConnectionError, requests.exceptions.ConnectionError,
-                              requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError))
+    return isinstance(
+        error,
+        (
+            ConnectionError,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            urllib3.exceptions.ProtocolError,
+        ),
+    )
 
 
 def _inspect(client, name: str) -> dict | None:
@@ -107,9 +114,16 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
     try:
         # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
         # like buildah's chroot isolation, without NAT).
-        stream = client.api.build(path=context, rm=True, forcerm=True, pull=False, decode=True,
-                                  network_mode="host", buildargs=build_args or None,
-                                  nocache=not use_cache)
+        stream = client.api.build(
+            path=context,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+            network_mode="host",
+            buildargs=build_args or None,
+            nocache=not use_cache,
+        )
         for chunk in stream:
             if "stream" in chunk:
                 log.write(chunk["stream"])
@@ -172,8 +186,9 @@ def save(client, ref: str, saved_dir: str) -> None:
         docker_archive.extract_tar(tmp.name, saved_dir)
 
 
-def normalize_from_engine(client, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str,
-                          parent_dir: str) -> str | None:
+def normalize_from_engine(
+    client, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str, parent_dir: str
+) -> str | None:
     """Normalize a built image from the engine's own storage, without `docker save` (which re-tars every
     inherited layer). None when the engine's storage is not readable here (a remote or rootless engine,
     another storage driver): then `docker save` it is."""
@@ -202,7 +217,8 @@ def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
     digest = image_id.split(":", 1)[1]
     config_path = os.path.join(info["DockerRootDir"], "image/overlay2/imagedb/content/sha256", digest)
     if len(layer_dirs) != len(image["RootFS"]["Layers"]) or not all(
-            os.access(path, os.R_OK) for path in (*layer_dirs, config_path)):
+        os.access(path, os.R_OK) for path in (*layer_dirs, config_path)
+    ):
         return None
     with open(config_path, "rb") as f:
         blob = f.read()

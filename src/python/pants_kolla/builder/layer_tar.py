@@ -18,10 +18,20 @@ from typing import BinaryIO, Callable, Iterator, Optional
 
 # Files a package manager leaves behind that differ on every build and are never needed at runtime.
 VOLATILE_PREFIXES = (
-    "var/log/apt/", "var/log/dpkg.log", "var/log/alternatives.log", "var/cache/apt/",
-    "var/cache/ldconfig/aux-cache", "var/lib/apt/lists/", "var/cache/debconf/config.dat-old",
-    "var/cache/debconf/templates.dat-old", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
-    "etc/shadow-", "etc/gshadow-", "etc/passwd-", "etc/group-",
+    "var/log/apt/",
+    "var/log/dpkg.log",
+    "var/log/alternatives.log",
+    "var/cache/apt/",
+    "var/cache/ldconfig/aux-cache",
+    "var/lib/apt/lists/",
+    "var/cache/debconf/config.dat-old",
+    "var/cache/debconf/templates.dat-old",
+    "var/lib/dpkg/status-old",
+    "var/lib/dpkg/diversions-old",
+    "etc/shadow-",
+    "etc/gshadow-",
+    "etc/passwd-",
+    "etc/group-",
 )
 XATTR_PREFIX = "SCHILY.xattr."
 WHITEOUT_PREFIX = ".wh."
@@ -33,6 +43,7 @@ OPAQUE_MTIME = 0
 @dataclass
 class Entry:
     """One layer member: what a tar header says, plus how to open a regular file's bytes."""
+
     name: str
     type: bytes
     mode: int
@@ -52,8 +63,20 @@ def entries_from_tar(tar: tarfile.TarFile) -> Iterator[Entry]:
         xattrs = tuple(sorted((k, v) for k, v in m.pax_headers.items() if k.startswith(XATTR_PREFIX)))
         opener = (lambda m=m: tar.extractfile(m)) if m.isreg() else None
         kind = tarfile.REGTYPE if m.type == tarfile.AREGTYPE else m.type
-        yield Entry(m.name, kind, m.mode & 0o7777, m.uid, m.gid, m.size, int(m.mtime), m.linkname,
-                    m.devmajor, m.devminor, xattrs, opener)
+        yield Entry(
+            m.name,
+            kind,
+            m.mode & 0o7777,
+            m.uid,
+            m.gid,
+            m.size,
+            int(m.mtime),
+            m.linkname,
+            m.devmajor,
+            m.devminor,
+            xattrs,
+            opener,
+        )
 
 
 def entries_from_dir(diff_dir: str) -> Iterator[Entry]:
@@ -74,9 +97,16 @@ def entries_from_dir(diff_dir: str) -> Iterator[Entry]:
         kind = stat.S_IFMT(st.st_mode)
         if kind == stat.S_IFSOCK:
             continue  # moby logs "sockets not supported" and leaves them out
-        entry = Entry(rel, _TYPES[kind], stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                      st.st_size if kind == stat.S_IFREG else 0, st.st_mtime_ns // 1_000_000_000,
-                      xattrs=_capability(path))
+        entry = Entry(
+            rel,
+            _TYPES[kind],
+            stat.S_IMODE(st.st_mode),
+            st.st_uid,
+            st.st_gid,
+            st.st_size if kind == stat.S_IFREG else 0,
+            st.st_mtime_ns // 1_000_000_000,
+            xattrs=_capability(path),
+        )
         if kind == stat.S_IFLNK:
             entry.linkname = os.readlink(path)
         if kind in (stat.S_IFCHR, stat.S_IFBLK):
@@ -89,17 +119,36 @@ def entries_from_dir(diff_dir: str) -> Iterator[Entry]:
             # An overlay whiteout (a 0:0 device) becomes an empty `.wh.<name>` file.
             head, _, tail = rel.rpartition("/")
             entry.name = f"{head}/{WHITEOUT_PREFIX}{tail}" if head else WHITEOUT_PREFIX + tail
-            entry.type, entry.mode, entry.size, entry.devmajor, entry.devminor = tarfile.REGTYPE, 0o600, 0, 0, 0
+            entry.type, entry.mode, entry.size, entry.devmajor, entry.devminor = (
+                tarfile.REGTYPE,
+                0o600,
+                0,
+                0,
+                0,
+            )
         elif entry.type == tarfile.REGTYPE:
             entry.open = lambda path=path: open(path, "rb")
         yield entry
         if kind == stat.S_IFDIR and _getxattr(path, "trusted.overlay.opaque") == b"y":
-            yield Entry(f"{rel}/{OPAQUE_WHITEOUT}", tarfile.REGTYPE, entry.mode & 0o777, entry.uid,
-                        entry.gid, 0, OPAQUE_MTIME)
+            yield Entry(
+                f"{rel}/{OPAQUE_WHITEOUT}",
+                tarfile.REGTYPE,
+                entry.mode & 0o777,
+                entry.uid,
+                entry.gid,
+                0,
+                OPAQUE_MTIME,
+            )
 
 
-_TYPES = {stat.S_IFREG: tarfile.REGTYPE, stat.S_IFDIR: tarfile.DIRTYPE, stat.S_IFLNK: tarfile.SYMTYPE,
-          stat.S_IFCHR: tarfile.CHRTYPE, stat.S_IFBLK: tarfile.BLKTYPE, stat.S_IFIFO: tarfile.FIFOTYPE}
+_TYPES = {
+    stat.S_IFREG: tarfile.REGTYPE,
+    stat.S_IFDIR: tarfile.DIRTYPE,
+    stat.S_IFLNK: tarfile.SYMTYPE,
+    stat.S_IFCHR: tarfile.CHRTYPE,
+    stat.S_IFBLK: tarfile.BLKTYPE,
+    stat.S_IFIFO: tarfile.FIFOTYPE,
+}
 
 
 def _getxattr(path: str, name: str) -> bytes | None:

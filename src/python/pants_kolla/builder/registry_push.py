@@ -6,12 +6,14 @@ import re
 import sys
 import time
 
-from pants_kolla.builder import exit_codes
-from pants_kolla.builder import engine_build
+from pants_kolla.builder import engine_build, exit_codes
 
 # Errors meaning "the registry did not answer" (worth retrying), as the engine words them.
-REGISTRY_UNREACHABLE = re.compile(r"(connection refused|no such host|i/o timeout|connection reset|"
-                                  r"dial tcp|EOF|TLS handshake timeout|503 Service Unavailable)", re.I)
+REGISTRY_UNREACHABLE = re.compile(
+    r"(connection refused|no such host|i/o timeout|connection reset|"
+    r"dial tcp|EOF|TLS handshake timeout|503 Service Unavailable)",
+    re.I,
+)
 LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$")
 
 
@@ -35,9 +37,11 @@ def check_insecure(client, registry: str, insecure: bool) -> None:
             return
     except ValueError:
         pass  # a host name: only IndexConfigs can list it
-    print(f"`{registry}` is in [kolla].insecure_registries, but the Docker engine does not treat it as "
-          f"insecure. Add it to `insecure-registries` in the engine's daemon.json and restart it.",
-          file=sys.stderr)
+    print(
+        f"`{registry}` is in [kolla].insecure_registries, but the Docker engine does not treat it as "
+        f"insecure. Add it to `insecure-registries` in the engine's daemon.json and restart it.",
+        file=sys.stderr,
+    )
     sys.exit(exit_codes.PUSH_FAILED)
 
 
@@ -70,8 +74,11 @@ def push_with_retries(client, ref: str, retries: int) -> dict:
             if attempt > retries:
                 raise PushFailed(f"the registry did not answer after {attempt} attempts (last error: {e})")
             delay = 2 ** (attempt - 1)
-            print(f"push of {ref}: registry unreachable ({e}); retry {attempt} of {retries} in {delay} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"push of {ref}: registry unreachable ({e}); retry {attempt} of {retries} in {delay} s",
+                file=sys.stderr,
+                flush=True,
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -88,11 +95,17 @@ def cmd_push(args) -> int:
         try:
             result = push_with_retries(client, ref, args.retries)
         except PushFailed as e:
-            print(f"Pushing {ref} failed: {e}\n(credentials come from Docker's config: "
-                  f"`docker login {args.registry}`, or set DOCKER_CONFIG)", file=sys.stderr)
+            print(
+                f"Pushing {ref} failed: {e}\n(credentials come from Docker's config: "
+                f"`docker login {args.registry}`, or set DOCKER_CONFIG)",
+                file=sys.stderr,
+            )
             return exit_codes.PUSH_FAILED
         statuses = list(result["layers"].values())
         uploaded = statuses.count("Pushed")
-        print(f"pushed {ref}@{result['digest']} image {args.image_id}: {uploaded} layer(s) uploaded, "
-              f"{len(statuses) - uploaded} already in the registry", flush=True)
+        print(
+            f"pushed {ref}@{result['digest']} image {args.image_id}: {uploaded} layer(s) uploaded, "
+            f"{len(statuses) - uploaded} already in the registry",
+            flush=True,
+        )
     return 0

@@ -44,8 +44,13 @@ def docker_version() -> tuple[str | None, str]:
 
 def cmd_probe(args) -> int:
     docker, docker_where = docker_version()
-    report = {"host": socket.gethostname(), "buildah": buildah_version(), "docker": docker,
-              "docker_where": docker_where, "mmdebstrap": shutil.which("mmdebstrap") is not None}
+    report = {
+        "host": socket.gethostname(),
+        "buildah": buildah_version(),
+        "docker": docker,
+        "docker_where": docker_where,
+        "mmdebstrap": shutil.which("mmdebstrap") is not None,
+    }
     with open(args.out, "w") as f:
         json.dump(report, f, sort_keys=True)
     print(json.dumps(report), file=sys.stderr)

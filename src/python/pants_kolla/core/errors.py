@@ -23,7 +23,7 @@ def display(address: Address) -> str:
     """`images/cron` rather than `images/cron:cron`, as users write it."""
     spec = address.spec
     default_name = f"{address.spec_path}:{address.spec_path.rsplit('/', 1)[-1]}"
-    return address.spec_path + spec[len(default_name):] if spec.startswith(default_name) else spec
+    return address.spec_path + spec[len(default_name) :] if spec.startswith(default_name) else spec
 
 
 def where(address: Address, field: str, *, with_file: bool = True) -> str:

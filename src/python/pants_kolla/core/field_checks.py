@@ -25,23 +25,29 @@ def repository_problem(repository: str) -> str | None:
     if len(repository) > MAX_REPOSITORY_LENGTH:
         return f"`{repository}` is longer than Docker's {MAX_REPOSITORY_LENGTH} characters"
     if not _REPOSITORY_PATH.fullmatch(repository):
-        return (f"`{repository}` is not a valid Docker repository name: lowercase letters, digits and "
-                f"`.`, `_`, `__` or `-` between them, path components separated by `/`")
+        return (
+            f"`{repository}` is not a valid Docker repository name: lowercase letters, digits and "
+            f"`.`, `_`, `__` or `-` between them, path components separated by `/`"
+        )
     return None
 
 
 def tag_problem(tag: str) -> str | None:
     if not _TAG.fullmatch(tag):
-        return (f"`{tag}` is not a valid Docker tag: up to 128 letters, digits, `_`, `.` and `-`, not "
-                f"starting with `.` or `-`")
+        return (
+            f"`{tag}` is not a valid Docker tag: up to 128 letters, digits, `_`, `.` and `-`, not "
+            f"starting with `.` or `-`"
+        )
     return None
 
 
 def build_arg_problem(build_arg: str) -> str | None:
     name, equals, _ = build_arg.partition("=")
     if not equals:
-        return (f"`{build_arg}` has no `=`: write `NAME=value` (values are never taken from the "
-                f"environment: builds see only declared inputs)")
+        return (
+            f"`{build_arg}` has no `=`: write `NAME=value` (values are never taken from the "
+            f"environment: builds see only declared inputs)"
+        )
     if not _BUILD_ARG_NAME.fullmatch(name):
         return f"`{name}` in `{build_arg}` is not a build argument name (letters, digits and `_`)"
     return None
@@ -71,7 +77,9 @@ def source_date_epoch_problem(epoch: int, now: float) -> str | None:
     if epoch < 0:
         return f"{epoch} is before 1970"
     if epoch > now:
-        return (f"{epoch} is after this machine's clock ({int(now)}): builds clamp only file times newer "
-                f"than it, so files would keep their build times and two builds of the same inputs would "
-                f"differ. Use a time in the past (the default is 1700000000, 2023-11-14)")
+        return (
+            f"{epoch} is after this machine's clock ({int(now)}): builds clamp only file times newer "
+            f"than it, so files would keep their build times and two builds of the same inputs would "
+            f"differ. Use a time in the past (the default is 1700000000, 2023-11-14)"
+        )
     return None

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Iterable
 
-from pants_kolla.core.image_tree import ImageGraph, ImageNode
 from pants_kolla.core.errors import display
+from pants_kolla.core.image_tree import ImageGraph, ImageNode
 from pants_kolla.core.naming import NamingScheme
 
 
@@ -28,8 +28,14 @@ def image_rows(graph: ImageGraph, naming: NamingScheme, selected: Iterable[Image
     rows = []
     for node in nodes.values():
         parent = graph.parent_of(node.address)
-        rows.append(ImageRow(display(node.address), node.install_type, naming.ref(node),
-                             naming.ref(parent) if parent else None))
+        rows.append(
+            ImageRow(
+                display(node.address),
+                node.install_type,
+                naming.ref(node),
+                naming.ref(parent) if parent else None,
+            )
+        )
     return sorted(rows, key=lambda r: r.ref)
 
 

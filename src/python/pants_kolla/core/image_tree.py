@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from pants.engine.addresses import Address
-from pants.engine.addresses import AddressInput
+from pants.engine.addresses import Address, AddressInput
 from pants.util.frozendict import FrozenDict
 
-from pants_kolla.core.errors import KollaInputError, display, where
 from pants_kolla.core import dialects, install_types
+from pants_kolla.core.errors import KollaInputError, display, where
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
 ROOTFS = "rootfs"  # the `install_type` slot of a debian_rootfs node: infra-like, no parent
@@ -70,9 +69,12 @@ class ImageGraph:
 
     def _variants(self, address: Address) -> list[ImageNode]:
         """Every node declared by the BUILD target at `address`, parametrized or not."""
-        return [n for n in self.nodes.values()
-                if (n.address.spec_path, n.address.target_name) == (address.spec_path, address.target_name)
-                and (n.address == address or not address.parameters)]
+        return [
+            n
+            for n in self.nodes.values()
+            if (n.address.spec_path, n.address.target_name) == (address.spec_path, address.target_name)
+            and (n.address == address or not address.parameters)
+        ]
 
     def parent_of(self, address: Address) -> ImageNode | None:
         node = self.node(address)

@@ -7,8 +7,6 @@ final newline dropped as Jinja does by default), so that Kolla's own templates r
 
 from __future__ import annotations
 
-from pants_kolla.core.errors import KollaInputError
-
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -16,6 +14,7 @@ from typing import Any, Callable, Mapping
 import jinja2
 import jinja2.sandbox
 
+from pants_kolla.core.errors import KollaInputError
 from pants_kolla.core.template_overrides import FILTERS
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pants_kolla.core import dialects, field_checks
-from pants_kolla.core.image_tree import ImageGraphError, ImageNode
 from pants_kolla.core.errors import display, where
+from pants_kolla.core.image_tree import ImageGraphError, ImageNode
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ class NamingScheme:
         for tag in sorted({self.tag_of(node) for node in nodes}):
             problem = field_checks.tag_problem(tag)
             if problem:
-                option = "`[kolla].tag` (--kolla-tag)" if tag == self.tag else 'the tag of dialect="kolla" images'
+                option = (
+                    "`[kolla].tag` (--kolla-tag)" if tag == self.tag else 'the tag of dialect="kolla" images'
+                )
                 raise ImageGraphError(f"{option}: {problem}.")
         owners: dict[str, ImageNode] = {}
         for node in nodes:

@@ -16,10 +16,14 @@ class NoParentFrom(Exception):
 
 
 def pin_parent(dockerfile: str, parent_ref: str, parent_id: str) -> str:
-    pattern = re.compile(r"^(\s*FROM\s+(?:--platform=\S+\s+)?)" + re.escape(parent_ref) + r"(\s|$)",
-                         re.MULTILINE | re.IGNORECASE)
+    pattern = re.compile(
+        r"^(\s*FROM\s+(?:--platform=\S+\s+)?)" + re.escape(parent_ref) + r"(\s|$)",
+        re.MULTILINE | re.IGNORECASE,
+    )
     pinned, count = pattern.subn(lambda m: m.group(1) + parent_id + m.group(2), dockerfile)
     if count == 0:
-        raise NoParentFrom(f"the rendered Dockerfile never builds FROM its parent image `{parent_ref}` "
-                           f"(write `FROM {{{{ parent_image }}}}`)")
+        raise NoParentFrom(
+            f"the rendered Dockerfile never builds FROM its parent image `{parent_ref}` "
+            f"(write `FROM {{{{ parent_image }}}}`)"
+        )
     return pinned

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
-_PINNED = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._:/-]*?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]*))?"
-                     r"@(?P<digest>sha256:[0-9a-f]{64})$")
+_PINNED = re.compile(
+    r"^(?P<name>[a-z0-9][a-z0-9._:/-]*?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]*))?"
+    r"@(?P<digest>sha256:[0-9a-f]{64})$"
+)
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,6 @@ def parse_pinned(value: str) -> PinnedImage | None:
 
 def is_plain_http(name: str, insecure_registries: tuple[str, ...]) -> bool:
     host = name.split("/", 1)[0] if "/" in name else ""
-    return host in insecure_registries or host.split(":")[0] in ("localhost", "::1") or host.startswith("127.")
+    return (
+        host in insecure_registries or host.split(":")[0] in ("localhost", "::1") or host.startswith("127.")
+    )

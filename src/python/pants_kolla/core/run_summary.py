@@ -20,7 +20,6 @@ class ImageStatus(Enum):
         return self in (ImageStatus.FAILED, ImageStatus.PARENT_FAILED)
 
 
-
 @dataclass(frozen=True)
 class ImageOutcome:
     name: str  # full image ref
@@ -38,9 +37,12 @@ def summary_json(outcomes: Iterable[ImageOutcome], not_matched: Iterable[str]) -
         "built": [{"name": o.name, "target": o.spec} for o in outcomes if o.status == ImageStatus.BUILT],
         "cached": [{"name": o.name, "target": o.spec} for o in outcomes if o.status == ImageStatus.CACHED],
         "failed": [
-            {"name": o.name, "target": o.spec,
-             "status": "error" if o.status == ImageStatus.FAILED else "parent_error",
-             "allowed_to_fail": o.allowed_to_fail}
+            {
+                "name": o.name,
+                "target": o.spec,
+                "status": "error" if o.status == ImageStatus.FAILED else "parent_error",
+                "allowed_to_fail": o.allowed_to_fail,
+            }
             for o in failed
         ],
         "not_matched": [{"name": n} for n in sorted(not_matched)],
@@ -52,8 +54,10 @@ def summary_json(outcomes: Iterable[ImageOutcome], not_matched: Iterable[str]) -
 def summary_table(outcomes: Iterable[ImageOutcome]) -> str:
     outcomes = list(outcomes)
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ImageStatus}
-    lines = [f"Kolla images: {counts[ImageStatus.BUILT]} built, {counts[ImageStatus.CACHED]} cached (not rebuilt), "
-             f"{counts[ImageStatus.FAILED]} failed, {counts[ImageStatus.PARENT_FAILED]} not built because a parent failed"]
+    lines = [
+        f"Kolla images: {counts[ImageStatus.BUILT]} built, {counts[ImageStatus.CACHED]} cached (not rebuilt), "
+        f"{counts[ImageStatus.FAILED]} failed, {counts[ImageStatus.PARENT_FAILED]} not built because a parent failed"
+    ]
     for o in sorted(outcomes, key=lambda o: (not o.status.failed, o.name)):
         if o.status.failed:
             note = " (allowed to fail)" if o.allowed_to_fail else ""

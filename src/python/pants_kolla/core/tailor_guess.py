@@ -34,12 +34,30 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _USES_INSTALL_TYPE = re.compile(r"\binstall_type\b")
 _BASE_IMAGE_FROM = re.compile(r"^\{\{\s*base_image\s*\}\}")
 # In kolla-build's context and not in pants-kolla's; Kolla's macros.j2 names its own `kolla_*`.
-KOLLA_ONLY_NAMES = frozenset({
-    "base_package_type", "kolla_version", "supported_distro_name", "handle_repos", "cleanup_repos",
-    "debian_package_install", "distro_package_manager", "openstack_branch", "openstack_branch_slashed",
-    "debian_arch", "base_arch", "base_image", "rpm_setup", "patches_path", "use_dumb_init",
-    "docker_healthchecks", "clean_package_cache", "repos_yaml", "openstack_release_codename", "raise_error",
-})
+KOLLA_ONLY_NAMES = frozenset(
+    {
+        "base_package_type",
+        "kolla_version",
+        "supported_distro_name",
+        "handle_repos",
+        "cleanup_repos",
+        "debian_package_install",
+        "distro_package_manager",
+        "openstack_branch",
+        "openstack_branch_slashed",
+        "debian_arch",
+        "base_arch",
+        "base_image",
+        "rpm_setup",
+        "patches_path",
+        "use_dumb_init",
+        "docker_healthchecks",
+        "clean_package_cache",
+        "repos_yaml",
+        "openstack_release_codename",
+        "raise_error",
+    }
+)
 _COPY = re.compile(r"^\s*(?:COPY|ADD)\s+((?:[^\n]*\\\n)*[^\n]*)", re.MULTILINE | re.IGNORECASE)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 

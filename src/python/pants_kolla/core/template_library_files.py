@@ -5,10 +5,10 @@ one image holding the same name would silently shadow each other: that is an err
 
 from __future__ import annotations
 
-from pants_kolla.core.errors import KollaInputError
-
 import os
 from typing import Iterable
+
+from pants_kolla.core.errors import KollaInputError
 
 
 class DuplicateTemplateError(KollaInputError):

@@ -9,14 +9,14 @@ fails as soon as two of them define the same block).
 
 from __future__ import annotations
 
-from pants_kolla.core.errors import KollaInputError
-
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import jinja2
 from jinja2 import nodes
+
+from pants_kolla.core.errors import KollaInputError
 
 PARENT_TEMPLATE = "parent_template"
 _EXTENDS_PARENT = re.compile(r"\{%-?\s*extends\s+" + PARENT_TEMPLATE + r"\s*-?%\}")
@@ -48,9 +48,7 @@ def _extends_parent_template(content: str) -> bool:
     )
 
 
-def chain_overrides(
-    template_path: str, overrides: Sequence[TemplateOverride]
-) -> tuple[str, dict[str, str]]:
+def chain_overrides(template_path: str, overrides: Sequence[TemplateOverride]) -> tuple[str, dict[str, str]]:
     """The template to render and the override sources, each extending its predecessor by name."""
     templates: dict[str, str] = {}
     parent = template_path

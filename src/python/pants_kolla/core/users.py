@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pants_kolla.core.errors import KollaInputError
-
 from typing import Any, Mapping
+
+from pants_kolla.core.errors import KollaInputError
 
 # Kolla's defaults (kolla/common/users.py). Uids start at 42400 to stay clear of distribution users.
 DEFAULT_USERS: dict[str, dict[str, int]] = {
@@ -35,12 +35,15 @@ def validated_users(users: Mapping[str, Any], *, origin: str) -> dict[str, dict[
     would only show up inside an image."""
     out = {}
     for name, ids in users.items():
-        if not isinstance(ids, Mapping) or set(ids) - {"group"} != {"uid", "gid"} or not all(
-            isinstance(ids[k], int) and not isinstance(ids[k], bool) for k in ("uid", "gid")
-        ) or not isinstance(ids.get("group", ""), str):
+        if (
+            not isinstance(ids, Mapping)
+            or set(ids) - {"group"} != {"uid", "gid"}
+            or not all(isinstance(ids[k], int) and not isinstance(ids[k], bool) for k in ("uid", "gid"))
+            or not isinstance(ids.get("group", ""), str)
+        ):
             raise UsersOptionError(
-                f"{origin}: user `{name}` must be {{\"uid\": <int>, \"gid\": <int>}} (and optionally "
-                f"\"group\": <name>), got {ids!r}."
+                f'{origin}: user `{name}` must be {{"uid": <int>, "gid": <int>}} (and optionally '
+                f'"group": <name>), got {ids!r}.'
             )
         out[name] = {k: ids[k] for k in ("uid", "gid", "group") if k in ids}
     return out

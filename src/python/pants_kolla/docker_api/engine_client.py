@@ -86,9 +86,14 @@ def resolve(env: Mapping[str, str]) -> Endpoint:
     except docker.errors.DockerException as e:
         raise EngineConfigError(f"Reading docker context `{name or 'current'}` failed: {e}") from e
     if context is None:
-        named_by = f"DOCKER_CONTEXT names the docker context `{name}`" if name else (
-            "The current docker context (`currentContext` in the docker config) does not exist")
-        raise EngineConfigError(f"{named_by}{', which does not exist' if name else ''} (`docker context ls`).")
+        named_by = (
+            f"DOCKER_CONTEXT names the docker context `{name}`"
+            if name
+            else ("The current docker context (`currentContext` in the docker config) does not exist")
+        )
+        raise EngineConfigError(
+            f"{named_by}{', which does not exist' if name else ''} (`docker context ls`)."
+        )
     if context.Name == "default":
         return _checked(_from_env({k: v for k, v in env.items() if k != "DOCKER_CONTEXT"}))
     tls = context.TLSConfig
@@ -151,8 +156,9 @@ def _new_client(endpoint: Endpoint, timeout: float | None):
 
     try:
         # API version "auto": one /version now, then whatever this engine speaks.
-        return docker.APIClient(base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout,
-                                version="auto")
+        return docker.APIClient(
+            base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout, version="auto"
+        )
     except docker.errors.DockerException as e:
         raise _error(endpoint, e) from e
 

@@ -29,8 +29,9 @@ EventStream = Callable[[Union[engine_client.Endpoint, str], float], ContextManag
 
 
 class EngineWatch:
-    def __init__(self, docker_host: engine_client.Endpoint | str,
-                 open_events: EventStream = engine_client.image_events) -> None:
+    def __init__(
+        self, docker_host: engine_client.Endpoint | str, open_events: EventStream = engine_client.image_events
+    ) -> None:
         self.docker_host = docker_host
         self._open_events = open_events
         self._lock = threading.Lock()

@@ -11,8 +11,8 @@ from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import Targets
 from pants.option.option_types import EnumOption
 
-from pants_kolla.goals.image_selection import selected_image_rows
 from pants_kolla.core.graph_export import as_dot, as_json
+from pants_kolla.goals.image_selection import selected_image_rows
 from pants_kolla.subsystems.kolla import KollaSubsystem
 
 
@@ -27,7 +27,9 @@ class KollaGraphSubsystem(Outputting, GoalSubsystem):
         "Print the dependency graph of the selected images and their ancestors as JSON or Graphviz dot "
         "(`--output-file=dist/images.dot` to save it)."
     )
-    format = EnumOption(default=GraphFormat.json, help="`json` (nodes with their parent) or `dot` (Graphviz).")
+    format = EnumOption(
+        default=GraphFormat.json, help="`json` (nodes with their parent) or `dot` (Graphviz)."
+    )
 
 
 class KollaGraph(Goal):

@@ -7,8 +7,8 @@ from pants.engine.goal import Goal, GoalSubsystem, LineOriented
 from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from pants_kolla.goals.image_selection import selected_image_rows
 from pants_kolla.core.graph_export import as_lines
+from pants_kolla.goals.image_selection import selected_image_rows
 from pants_kolla.subsystems.kolla import KollaSubsystem
 
 

@@ -11,9 +11,9 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from pants_kolla.goals.image_selection import selected_kolla_images
-from pants_kolla.core.image_tree import ImageGraphError
 from pants_kolla.core.errors import KollaInputError
+from pants_kolla.core.image_tree import ImageGraphError
+from pants_kolla.goals.image_selection import selected_kolla_images
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 
@@ -41,9 +41,7 @@ async def kolla_render(
         Get(RenderedDockerfile, RenderDockerfileRequest(node.address)) for node in nodes
     )
     folders = [f"{RENDER_DIR}/{naming.prefixed_name(node)}" for node in nodes]
-    placed = await MultiGet(
-        Get(Digest, AddPrefix(r.digest, folder)) for r, folder in zip(rendered, folders)
-    )
+    placed = await MultiGet(Get(Digest, AddPrefix(r.digest, folder)) for r, folder in zip(rendered, folders))
     workspace.write_digest(await Get(Digest, MergeDigests(placed)), path_prefix=str(dist_dir.relpath))
     for folder in sorted(folders):
         console.print_stdout(f"Wrote {dist_dir.relpath / folder / 'Dockerfile'}")

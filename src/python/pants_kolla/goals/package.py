@@ -18,12 +18,12 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_kolla.package_run import run_registry
 from pants_kolla.core.errors import KollaBuildError
-from pants_kolla.target_types import KollaImageNameField
+from pants_kolla.package_run import run_registry
 from pants_kolla.package_run.image_run import ImageRun, ImageRunRequest
-from pants_kolla.package_run.run_token import KollaRun
 from pants_kolla.package_run.run_report import KollaRunReport, KollaRunReportRequest, failure_message
+from pants_kolla.package_run.run_token import KollaRun
+from pants_kolla.target_types import KollaImageNameField
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaExtraTagsField, KollaImageNameField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_process import BuilderProcess
-from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
+from pants_kolla.util_rules.prerequisites import BuilderPex
 
 # Where Docker's client looks for credentials; only paths are passed, never a secret (the core goal logs
 # the whole InteractiveProcess, env included, at debug level).
@@ -68,8 +68,9 @@ def registry_refs(registry: str, ref: str, extra_tags: tuple[str, ...]) -> tuple
     return (f"{registry}/{ref}", *(f"{registry}/{repository}:{t}" for t in extra_tags))
 
 
-async def _publish(address: Address, extra_tags: tuple[str, ...], kolla: KollaSubsystem,
-                   builder: BuilderPex) -> PublishProcesses:
+async def _publish(
+    address: Address, extra_tags: tuple[str, ...], kolla: KollaSubsystem, builder: BuilderPex
+) -> PublishProcesses:
     result = await Get(ImageBuildResult, BuildImageRequest(address))  # memoized: `package` built it
     built = result.image
     if built is None:  # only reachable for allowed_to_fail images: `package` failed the run otherwise
@@ -84,23 +85,36 @@ async def _publish(address: Address, extra_tags: tuple[str, ...], kolla: KollaSu
     engine, env = await MultiGet(
         Get(EngineEndpoint), Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
     )
-    argv = ["push", "--image-id", built.image_id, "--registry", kolla.registry,
-            "--retries", str(kolla.push_retries)]
+    argv = [
+        "push",
+        "--image-id",
+        built.image_id,
+        "--registry",
+        kolla.registry,
+        "--retries",
+        str(kolla.push_retries),
+    ]
     if kolla.registry in kolla.insecure_registries:
         argv.append("--insecure")
     for ref in refs:
         argv += ["--dest", ref]
-    process = await Get(Process, BuilderProcess(
-        pex=builder.pex,
-        argv=tuple(argv),
-        description=f"Pushing {', '.join(refs)}",
-        engine_env=engine.env,
-        extra_env=FrozenDict(env),
-        append_only_caches=engine.append_only_caches,
-    ))
+    process = await Get(
+        Process,
+        BuilderProcess(
+            pex=builder.pex,
+            argv=tuple(argv),
+            description=f"Pushing {', '.join(refs)}",
+            engine_env=engine.env,
+            extra_env=FrozenDict(env),
+            append_only_caches=engine.append_only_caches,
+        ),
+    )
     return PublishProcesses(
-        [PublishPackages(names=refs, process=InteractiveProcess.from_process(process),
-                         description=kolla.registry)]
+        [
+            PublishPackages(
+                names=refs, process=InteractiveProcess.from_process(process), description=kolla.registry
+            )
+        ]
     )
 
 

@@ -72,14 +72,20 @@ def _image_targets(
     targets = []
     sources = _context_sources(folder, text, files, owned)
     if sources:
-        targets.append(PutativeTarget(folder, CONTEXT_FILES, "files", sources, sources, kwargs={"sources": sources}))
+        targets.append(
+            PutativeTarget(folder, CONTEXT_FILES, "files", sources, sources, kwargs={"sources": sources})
+        )
         fields["dependencies"] = (f":{CONTEXT_FILES}",)
     if is_kolla_base(text):
         rootfs = dict(KOLLA_ROOTFS)
-        targets.append(PutativeTarget(folder, rootfs.pop("name"), DebianRootfsTarget.alias, (), (), kwargs=rootfs))
+        targets.append(
+            PutativeTarget(folder, rootfs.pop("name"), DebianRootfsTarget.alias, (), (), kwargs=rootfs)
+        )
     # Not `for_target_type`: it would claim the template as owned sources, see a conflict with
     # any `files` target over it and "restrict" the target with a `sources` field it has not got.
-    targets.append(PutativeTarget(folder, os.path.basename(folder), KollaImageTarget.alias, (), (), kwargs=fields))
+    targets.append(
+        PutativeTarget(folder, os.path.basename(folder), KollaImageTarget.alias, (), (), kwargs=fields)
+    )
     return targets
 
 
@@ -91,8 +97,14 @@ def _libraries(templates: DigestContents, candidates: Paths, owned: AllOwnedSour
         if os.path.basename(path) in imported and path not in owned:
             by_folder.setdefault(os.path.dirname(path), []).append(os.path.basename(path))
     return [
-        PutativeTarget(folder, "templates", KollaTemplateLibraryTarget.alias, tuple(names), tuple(names),
-                       kwargs={"sources": tuple(sorted(names))})
+        PutativeTarget(
+            folder,
+            "templates",
+            KollaTemplateLibraryTarget.alias,
+            tuple(names),
+            tuple(names),
+            kwargs={"sources": tuple(sorted(names))},
+        )
         for folder, names in sorted(by_folder.items())
     ]
 
@@ -108,17 +120,16 @@ async def find_putative_kolla_images(
     )
     rendered = {t[KollaTemplateField].file_path for t in all_targets if isinstance(t, KollaImageTarget)}
     new = sorted((t for t in templates if t.path not in rendered), key=lambda t: t.path)
-    folder_files = await MultiGet(
-        Get(Paths, PathGlobs([f"{os.path.dirname(t.path)}/**"])) for t in new
-    )
+    folder_files = await MultiGet(Get(Paths, PathGlobs([f"{os.path.dirname(t.path)}/**"])) for t in new)
     folders = image_folders(all_templates.files)
     targets = [
         putative
         for template, paths in zip(new, folder_files)
         for putative in _image_targets(template, folders, set(paths.files), owned)
     ]
-    library_files = Paths(tuple(p for p in library_candidates.files
-                                if os.path.basename(p) != KollaTemplateField.default), ())
+    library_files = Paths(
+        tuple(p for p in library_candidates.files if os.path.basename(p) != KollaTemplateField.default), ()
+    )
     return PutativeTargets([*targets, *_libraries(templates, library_files, owned)])
 
 

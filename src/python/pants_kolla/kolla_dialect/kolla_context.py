@@ -52,8 +52,11 @@ def rpm_setup(configs: list[str]) -> list[str]:
             commands.append(f"RUN dnf -y install {config}")
         elif config.endswith(".repo"):
             name = config.split("/")[-1]
-            commands.append(f"RUN curl -L {config} -o /etc/yum.repos.d/{name}" if config.startswith("http")
-                            else f"COPY {config} /etc/yum.repos.d/")
+            commands.append(
+                f"RUN curl -L {config} -o /etc/yum.repos.d/{name}"
+                if config.startswith("http")
+                else f"COPY {config} /etc/yum.repos.d/"
+            )
         elif not config:
             commands.append("")
         else:

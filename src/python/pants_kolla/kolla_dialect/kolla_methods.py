@@ -73,12 +73,14 @@ def debian_package_install(packages: list[str], clean_package_cache: bool = True
     urls = [p for p in packages if p.startswith("http")]
     cmds = []
     if regular:
-        cmds += ["apt-get --error-on=any update",
-                 "apt-get -y install --no-install-recommends {}".format(" ".join(regular))]
+        cmds += [
+            "apt-get --error-on=any update",
+            "apt-get -y install --no-install-recommends {}".format(" ".join(regular)),
+        ]
         if clean_package_cache:
             cmds += ["apt-get clean", "rm -rf /var/lib/apt/lists/*"]
     for url in urls:
-        name = url[url.rfind("/") + 1:]
+        name = url[url.rfind("/") + 1 :]
         cmds += [f"curl --location {url} -o {name}", f"dpkg -i {name}", f"rm -rf {name}"]
     return " && ".join(cmds)
 
@@ -107,8 +109,9 @@ def _deb_enable(name: str, repo: Mapping[str, Any], codename: str, backed_up: se
     gpg_key = repo["gpg_key"]
     signed_by = gpg_key if gpg_key.startswith("/") else "/etc/kolla/apt-keys/" + gpg_key
     suite = repo["suite"].replace("{openstack_release_codename}", codename.lower())
-    command += APT_REPO.format(component=repo["component"], signed_by=signed_by, suite=suite,
-                               url=repo["url"], repo=name)
+    command += APT_REPO.format(
+        component=repo["component"], signed_by=signed_by, suite=suite, url=repo["url"], repo=name
+    )
     if repo.get("trusted"):
         command += APT_TRUSTED.format(repo=name)
     if "arch" in repo:

@@ -34,8 +34,11 @@ def merge_overrides(overrides: Sequence[TemplateOverride]) -> MergedOverride:
     # One entry per `content.split("\n")` item: the last is the (maybe empty) unfinished line.
     origins = [(overrides[0].path, n) for n in range(1, content.count("\n") + 2)]
     for override in overrides[1:]:
-        kept = [(n, line) for n, line in enumerate(override.content.splitlines(keepends=True), 1)
-                if not (line.endswith("\n") and _EXTENDS.search(line))]
+        kept = [
+            (n, line)
+            for n, line in enumerate(override.content.splitlines(keepends=True), 1)
+            if not (line.endswith("\n") and _EXTENDS.search(line))
+        ]
         text = "".join(line for _, line in kept)
         entries = [(override.path, n) for n, _ in kept]
         if not text or text.endswith("\n"):

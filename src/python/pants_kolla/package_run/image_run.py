@@ -23,20 +23,19 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.logging import LogLevel
 
-from pants_kolla.package_run import dist_folder, run_registry
-
-from pants_kolla.core.image_tree import ImageGraph, ImageGraphError
 from pants_kolla.core.errors import KollaInputError
+from pants_kolla.core.image_tree import ImageGraph, ImageGraphError
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.run_summary import ImageOutcome, ImageStatus
+from pants_kolla.package_run import dist_folder, run_registry
+from pants_kolla.package_run.dist_image import DistImage, DistImageRequest
+from pants_kolla.package_run.run_token import KollaRun
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaAllowedToFailField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
-from pants_kolla.package_run.dist_image import DistImage, DistImageRequest
 from pants_kolla.util_rules.builder_choice import BuilderBackend
-from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
-from pants_kolla.package_run.run_token import KollaRun
 from pants_kolla.util_rules.engine_load import LoadedImage, LoadImageRequest
+from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.per_session import PerSession
 
 
@@ -87,8 +86,9 @@ def _check_names(run: str, naming: NamingScheme, graph: ImageGraph) -> None:
 
 
 @rule(desc="Build, load and prepare a Kolla image's dist/ files", level=LogLevel.DEBUG)
-async def run_image(request: ImageRunRequest, kolla: KollaSubsystem, build_root: BuildRoot,
-                    dist_dir: DistDir) -> ImageRun:
+async def run_image(
+    request: ImageRunRequest, kolla: KollaSubsystem, build_root: BuildRoot, dist_dir: DistDir
+) -> ImageRun:
     address, naming = request.address, kolla.naming()
     if not (await Get(KollaRun)).is_current(request.run):
         return ImageRun(ImageOutcome("", address.spec, ""), "", "", EMPTY_DIGEST, "", "", EMPTY_DIGEST, ())
@@ -96,11 +96,21 @@ async def run_image(request: ImageRunRequest, kolla: KollaSubsystem, build_root:
     _check_names(request.run, naming, graph)
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
     result = await Get(ImageBuildResult, BuildImageRequest(address))
-    outcome = ImageOutcome(result.ref, address.spec, _status(request.run, result),
-                           bool(wrapped.target.get(KollaAllowedToFailField).value))
+    outcome = ImageOutcome(
+        result.ref,
+        address.spec,
+        _status(request.run, result),
+        bool(wrapped.target.get(KollaAllowedToFailField).value),
+    )
     node = graph.node(address)
     run = ImageRun(
-        outcome, result.error, naming.dist_dir(node), EMPTY_DIGEST, "", "", result.log,
+        outcome,
+        result.error,
+        naming.dist_dir(node),
+        EMPTY_DIGEST,
+        "",
+        "",
+        result.log,
         tuple(sorted(naming.ref(n) for a, n in graph.nodes.items() if a != address)),
     )
     if not (result.ok or outcome.allowed_to_fail):

@@ -28,9 +28,9 @@ from pants.engine.goal import CurrentExecutingGoals
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
-from pants_kolla.package_run import run_registry
 from pants_kolla.core import run_summary
 from pants_kolla.core.run_summary import ImageStatus
+from pants_kolla.package_run import run_registry
 from pants_kolla.package_run.image_run import ImageRun
 from pants_kolla.package_run.run_token import KollaRun
 from pants_kolla.util_rules.per_session import PerSession
@@ -47,8 +47,10 @@ def failure_message(runs: Iterable[ImageRun]) -> str:
     root_errors = [r.build_error for r in runs if r.outcome.status == ImageStatus.FAILED] or list(
         dict.fromkeys(r.build_error for r in runs if r.outcome.status == ImageStatus.PARENT_FAILED)
     )
-    return ("\n\n".join(root_errors) + f"\n\n{run_summary.summary_table(r.outcome for r in runs)}\n"
-            f"Build logs: dist/images/<name>/build.log; summary: dist/{SUMMARY_FILE}")
+    return (
+        "\n\n".join(root_errors) + f"\n\n{run_summary.summary_table(r.outcome for r in runs)}\n"
+        f"Build logs: dist/images/<name>/build.log; summary: dist/{SUMMARY_FILE}"
+    )
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,17 @@ ENGINE_SANDBOX_SOCKET = f"{ENGINE_SANDBOX_DIR}/docker.sock"
 BUILDER_PACKAGE = "pants_kolla.builder"
 BUILDER_MODULE = f"{BUILDER_PACKAGE}.cli"
 # The builder package's modules, shipped as resources and run outside Pants, in the builder's own venv.
-BUILDER_FILES = ("__init__.py", "cli.py", "exit_codes.py", "docker_archive.py", "layer_tar.py",
-                 "engine_build.py", "buildah_build.py", "registry_push.py", "tool_probe.py")
+BUILDER_FILES = (
+    "__init__.py",
+    "cli.py",
+    "exit_codes.py",
+    "docker_archive.py",
+    "layer_tar.py",
+    "engine_build.py",
+    "buildah_build.py",
+    "registry_push.py",
+    "tool_probe.py",
+)
 
 
 class KollaBuilder(PythonToolBase):
@@ -41,9 +50,13 @@ class KollaBuilder(PythonToolBase):
     def script_digest_request() -> CreateDigest:
         folder = BUILDER_PACKAGE.replace(".", "/")
         return CreateDigest(
-            [FileContent("pants_kolla/__init__.py", b""),
-             *(FileContent(f"{folder}/{name}", importlib.resources.read_binary(BUILDER_PACKAGE, name))
-               for name in BUILDER_FILES)]
+            [
+                FileContent("pants_kolla/__init__.py", b""),
+                *(
+                    FileContent(f"{folder}/{name}", importlib.resources.read_binary(BUILDER_PACKAGE, name))
+                    for name in BUILDER_FILES
+                ),
+            ]
         )
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pants.option.option_types import (
-    BoolOption,
-    DictOption,
-    EnumOption,
-    IntOption,
-    StrListOption,
-    StrOption,
-)
+from pants.option.option_types import BoolOption, DictOption, EnumOption, IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
-from pants_kolla.kolla_dialect import kolla_context
 from pants_kolla.core.naming import NamingScheme
-from pants_kolla.subsystems.kolla_dialect_options import KollaDialectOptions
 from pants_kolla.core.users import DEFAULT_USERS, validated_users
+from pants_kolla.kolla_dialect import kolla_context
+from pants_kolla.subsystems.kolla_dialect_options import KollaDialectOptions
 
 
 class BuilderChoice(Enum):
@@ -31,7 +24,10 @@ class BuilderChoice(Enum):
 
 
 PANTS_KOLLA_DEFAULTS = {
-    "tag": "master", "base_distro_tag": "bookworm", "maintainer": "pants-kolla", "openstack_release": "master"
+    "tag": "master",
+    "base_distro_tag": "bookworm",
+    "maintainer": "pants-kolla",
+    "openstack_release": "master",
 }
 
 
@@ -42,7 +38,7 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
     namespace = StrOption(default="kolla", help="Image namespace (Kolla's `--namespace`).")
     tag = StrOption(
         default=None,
-        help="Tag of every built image (Kolla's `--tag`). Default: `master`; for `dialect=\"kolla\"` "
+        help='Tag of every built image (Kolla\'s `--tag`). Default: `master`; for `dialect="kolla"` '
         "images kolla-build's `<openstack_release>-<base_distro>-<base_distro_tag>` "
         "(`2026.2-debian-trixie`).",
     )

@@ -31,8 +31,11 @@ async def context_files(request: ContextFilesRequest) -> Digest:
     sources = await Get(
         SourceFiles,
         SourceFilesRequest(
-            [t[FileSourceField] if t.has_field(FileSourceField) else t[ResourceSourceField]
-             for t in dependencies if t.has_field(FileSourceField) or t.has_field(ResourceSourceField)],
+            [
+                t[FileSourceField] if t.has_field(FileSourceField) else t[ResourceSourceField]
+                for t in dependencies
+                if t.has_field(FileSourceField) or t.has_field(ResourceSourceField)
+            ],
             for_sources_types=(FileSourceField, ResourceSourceField),
         ),
     )

@@ -35,11 +35,10 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from pants_kolla.builder import exit_codes
-from pants_kolla.core.run_summary import ImageStatus
-from pants_kolla.core.errors import display, where
-from pants_kolla.core.errors import KollaInputError
+from pants_kolla.core.errors import KollaInputError, display, where
 from pants_kolla.core.parent_pin import NoParentFrom, pin_parent
 from pants_kolla.core.registry_refs import is_plain_http, parse_pinned
+from pants_kolla.core.run_summary import ImageStatus
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import (
     DebianPackagesField,
@@ -48,8 +47,6 @@ from pants_kolla.target_types import (
     KollaBuildArgsField,
     RegistryImageField,
 )
-from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
-from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 from pants_kolla.util_rules.build_context import ContextFilesRequest
 from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.builder_process import BuilderProcess
@@ -57,6 +54,9 @@ from pants_kolla.util_rules.engine_endpoint import EngineEndpoint, EngineUnreach
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
+from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
+
 
 @dataclass(frozen=True)
 class BuildImageRequest:
@@ -115,8 +115,11 @@ def _attempt(process: Process, attempt: int) -> Process:
     remote-cache speculation delay, which no local run reads), so a retry that succeeds is cached under
     the very key a later run's first attempt looks up, and `[kolla].retries` is in no key."""
     delay = process.remote_cache_speculation_delay_millis + attempt  # on top of a remote head start
-    return dataclasses.replace(process, description=f"{process.description} (retry {attempt})",
-                               remote_cache_speculation_delay_millis=delay)
+    return dataclasses.replace(
+        process,
+        description=f"{process.description} (retry {attempt})",
+        remote_cache_speculation_delay_millis=delay,
+    )
 
 
 def _named(manifest: bytes, ref: str) -> CreateDigest:
@@ -154,33 +157,48 @@ async def _built_image(output: Digest, ref: str, parent: Optional[BuiltImage]) -
     )
     config = json.loads(manifest[0].content)[0]["Config"]
     image_id = "sha256:" + config.split("/")[-1].split(".")[0]
-    return BuiltImage(ref=ref, image_id=image_id, archive=archive, build_input=build_input,
-                      parent_id=parent.image_id if parent else "")
+    return BuiltImage(
+        ref=ref,
+        image_id=image_id,
+        archive=archive,
+        build_input=build_input,
+        parent_id=parent.image_id if parent else "",
+    )
 
 
 async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> ImageBuildResult:
     engine = run.engine
-    process = await Get(Process, BuilderProcess(
-        pex=builder.pex,
-        argv=(*run.argv, "--out", "image", "--log", "build.log"),
-        description=f"Building {run.ref}",
-        input_digest=run.input_digest,
-        immutable_inputs=FrozenDict({"parent": run.parent.build_input} if run.parent else {}),
-        output_files=("build.log",),
-        output_directories=("image",),
-        engine_env=engine.env if engine else FrozenDict(),
-        append_only_caches=FrozenDict({**(engine.append_only_caches if engine else {}),
-                                       **run.append_only_caches}),
-    ))
+    process = await Get(
+        Process,
+        BuilderProcess(
+            pex=builder.pex,
+            argv=(*run.argv, "--out", "image", "--log", "build.log"),
+            description=f"Building {run.ref}",
+            input_digest=run.input_digest,
+            immutable_inputs=FrozenDict({"parent": run.parent.build_input} if run.parent else {}),
+            output_files=("build.log",),
+            output_directories=("image",),
+            engine_env=engine.env if engine else FrozenDict(),
+            append_only_caches=FrozenDict(
+                {**(engine.append_only_caches if engine else {}), **run.append_only_caches}
+            ),
+        ),
+    )
     result = await _run_with_retries(process, retries)
     if result.exit_code == exit_codes.ENGINE_UNREACHABLE:
-        raise EngineUnreachable(f"{result.stderr.decode(errors='replace').strip()}\n"
-                                + how_to_start_engine(engine.docker_host if engine else "?"))
+        raise EngineUnreachable(
+            f"{result.stderr.decode(errors='replace').strip()}\n"
+            + how_to_start_engine(engine.docker_host if engine else "?")
+        )
     log = await Get(Digest, DigestSubset(result.output_digest, PathGlobs(["build.log"])))
-    outcome = dict(address=run.address, ref=run.ref, log=log, dockerfile=run.dockerfile, metadata=result.metadata)
+    outcome = dict(
+        address=run.address, ref=run.ref, log=log, dockerfile=run.dockerfile, metadata=result.metadata
+    )
     if result.exit_code != 0:
-        error = (f"Building {run.ref} ({display(run.address)}) failed with exit code {result.exit_code}.\n"
-                 f"{result.stderr.decode(errors='replace').strip()}")
+        error = (
+            f"Building {run.ref} ({display(run.address)}) failed with exit code {result.exit_code}.\n"
+            f"{result.stderr.decode(errors='replace').strip()}"
+        )
         return ImageBuildResult(status=ImageStatus.FAILED, image=None, error=error, **outcome)
     image = await _built_image(result.output_digest, run.ref, run.parent)
     return ImageBuildResult(status=ImageStatus.BUILT, image=image, **outcome)
@@ -195,13 +213,24 @@ async def _root_image_run(address: Address, ref: str, target: Target, kolla: Kol
             argv.append("--plain-http")
         return _BuilderRun(address=address, ref=ref, argv=tuple(argv))
     mirror = await Get(RootfsMirror)
-    argv = ["rootfs", "--suite", target[DebianSuiteField].value, "--variant",
-            target[DebianVariantField].value, "--mirror", mirror.url, "--apt-auth", APT_AUTH_FILE,
-            "--epoch", str(kolla.source_date_epoch)]
+    argv = [
+        "rootfs",
+        "--suite",
+        target[DebianSuiteField].value,
+        "--variant",
+        target[DebianVariantField].value,
+        "--mirror",
+        mirror.url,
+        "--apt-auth",
+        APT_AUTH_FILE,
+        "--epoch",
+        str(kolla.source_date_epoch),
+    ]
     for package in target[DebianPackagesField].value or ():
         argv += ["--include", package]
-    return _BuilderRun(address=address, ref=ref, argv=tuple(argv),
-                       append_only_caches=mirror.append_only_caches)
+    return _BuilderRun(
+        address=address, ref=ref, argv=tuple(argv), append_only_caches=mirror.append_only_caches
+    )
 
 
 async def _build_inputs(address: Address, rendered: RenderedDockerfile, parent: ImageBuildResult) -> Digest:
@@ -218,10 +247,24 @@ async def _build_inputs(address: Address, rendered: RenderedDockerfile, parent: 
     return await Get(Digest, MergeDigests([dockerfile, await Get(Digest, AddPrefix(context, "context"))]))
 
 
-def _build_argv(backend: BuilderBackend, parent: BuiltImage, target: Target, kolla: KollaSubsystem) -> tuple[str, ...]:
-    argv = ["build", "--builder", backend.kind, "--builder-version", backend.version,
-            "--context", "context", "--parent", "parent", "--parent-base-id", parent.parent_id,
-            "--epoch", str(kolla.source_date_epoch)]
+def _build_argv(
+    backend: BuilderBackend, parent: BuiltImage, target: Target, kolla: KollaSubsystem
+) -> tuple[str, ...]:
+    argv = [
+        "build",
+        "--builder",
+        backend.kind,
+        "--builder-version",
+        backend.version,
+        "--context",
+        "context",
+        "--parent",
+        "parent",
+        "--parent-base-id",
+        parent.parent_id,
+        "--epoch",
+        str(kolla.source_date_epoch),
+    ]
     if not kolla.engine_layer_cache:
         argv.append("--no-engine-cache")
     if not kolla.read_engine_storage:
@@ -231,28 +274,51 @@ def _build_argv(backend: BuilderBackend, parent: BuiltImage, target: Target, kol
     return tuple(argv)
 
 
-async def _child_image(address: Address, ref: str, parent_address: Address, target: Target,
-                       kolla: KollaSubsystem, builder: BuilderPex) -> ImageBuildResult:
+async def _child_image(
+    address: Address,
+    ref: str,
+    parent_address: Address,
+    target: Target,
+    kolla: KollaSubsystem,
+    builder: BuilderPex,
+) -> ImageBuildResult:
     parent, rendered = await MultiGet(
         Get(ImageBuildResult, BuildImageRequest(parent_address)),
         Get(RenderedDockerfile, RenderDockerfileRequest(address)),
     )
     if parent.image is None:
         # Carry the root cause down, so a selected descendant explains an unselected ancestor's failure.
-        error = (f"{ref} not built: its parent {parent.ref} ({display(parent_address)}) was not "
-                 f"built.\n{parent.error}")
-        return ImageBuildResult(address=address, ref=ref, status=ImageStatus.PARENT_FAILED, image=None,
-                                log=EMPTY_DIGEST, dockerfile=rendered.digest, error=error)
+        error = (
+            f"{ref} not built: its parent {parent.ref} ({display(parent_address)}) was not "
+            f"built.\n{parent.error}"
+        )
+        return ImageBuildResult(
+            address=address,
+            ref=ref,
+            status=ImageStatus.PARENT_FAILED,
+            image=None,
+            log=EMPTY_DIGEST,
+            dockerfile=rendered.digest,
+            error=error,
+        )
     backend = await Get(BuilderBackend)
     input_digest = await _build_inputs(address, rendered, parent)
-    run = _BuilderRun(address=address, ref=ref, argv=_build_argv(backend, parent.image, target, kolla),
-                      input_digest=input_digest, dockerfile=rendered.digest, engine=backend.engine,
-                      parent=parent.image)
+    run = _BuilderRun(
+        address=address,
+        ref=ref,
+        argv=_build_argv(backend, parent.image, target, kolla),
+        input_digest=input_digest,
+        dockerfile=rendered.digest,
+        engine=backend.engine,
+        parent=parent.image,
+    )
     return await _run_builder(run, builder, kolla.retries)
 
 
 @rule(desc="Build a Kolla image")
-async def build_image(request: BuildImageRequest, kolla: KollaSubsystem, builder: BuilderPex) -> ImageBuildResult:
+async def build_image(
+    request: BuildImageRequest, kolla: KollaSubsystem, builder: BuilderPex
+) -> ImageBuildResult:
     await checked_ancestry(request.address)  # a parent cycle is an input error, before any build
     link, wrapped = await MultiGet(
         Get(ImageLink, ImageLinkRequest(request.address)),

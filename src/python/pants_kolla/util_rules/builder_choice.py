@@ -16,14 +16,19 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
 from pants_kolla.subsystems.kolla import BuilderChoice, KollaSubsystem
-from pants_kolla.util_rules.engine_endpoint import EngineEndpoint, EngineProbe, EngineUnreachable, worker_engine
+from pants_kolla.util_rules.engine_endpoint import (
+    EngineEndpoint,
+    EngineProbe,
+    EngineUnreachable,
+    worker_engine,
+)
 from pants_kolla.util_rules.per_session import PerSession
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 from pants_kolla.util_rules.worker_probe import WorkerTools
 
 CHOSEN_ENGINE = (
-    "\n`[kolla].builder = \"auto\"` builds with buildah only when no engine is named: this one is named by "
-    "DOCKER_HOST or a docker context. Unset it, or set `[kolla].builder = \"buildah\"` "
+    '\n`[kolla].builder = "auto"` builds with buildah only when no engine is named: this one is named by '
+    'DOCKER_HOST or a docker context. Unset it, or set `[kolla].builder = "buildah"` '
     "(apt-get install -y buildah)."
 )
 
@@ -59,7 +64,7 @@ async def _worker_backend(builder: BuilderChoice) -> BuilderBackend:
         raise EngineUnreachable(
             f"buildah is not installed on {tools.where}"
             + (" and no Docker engine answers there" if builder == BuilderChoice.auto else "")
-            + ": `[kolla].builder = \"buildah\"` needs buildah (and mmdebstrap) on every worker "
+            + ': `[kolla].builder = "buildah"` needs buildah (and mmdebstrap) on every worker '
             "(apt-get install -y buildah mmdebstrap)."
         )
     return BuilderBackend("buildah", tools.buildah, None)

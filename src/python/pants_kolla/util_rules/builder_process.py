@@ -30,7 +30,8 @@ REMOTE_LOOKUP_HEAD_START_MS = 1000
 @dataclass(frozen=True)
 class UncheckedBuilderPex:
     """The builder before the prerequisites check: for the remote worker's probe, which that check
-    waits for (util_rules/worker_probe.py). Everything else takes `BuilderPex` (util_rules/prerequisites.py)."""
+    waits for (util_rules/worker_probe.py). Everything else takes `BuilderPex` (util_rules/prerequisites.py).
+    """
 
     pex: VenvPex
 
@@ -82,11 +83,14 @@ async def builder_process(request: BuilderProcess) -> Process:
             level=request.level,
         ),
     )
-    process = dataclasses.replace(process, immutable_input_digests=FrozenDict(
-        {**process.immutable_input_digests, **request.immutable_inputs}))
+    process = dataclasses.replace(
+        process,
+        immutable_input_digests=FrozenDict({**process.immutable_input_digests, **request.immutable_inputs}),
+    )
     if request.cache_scope == ProcessCacheScope.SUCCESSFUL and (await Get(RemoteExecution)).remote:
-        process = dataclasses.replace(process,
-                                      remote_cache_speculation_delay_millis=REMOTE_LOOKUP_HEAD_START_MS)
+        process = dataclasses.replace(
+            process, remote_cache_speculation_delay_millis=REMOTE_LOOKUP_HEAD_START_MS
+        )
     return process
 
 

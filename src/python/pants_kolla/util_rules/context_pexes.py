@@ -36,10 +36,14 @@ class ContextPexes:
 
 @rule(desc="Build the PEX files of a source image's context")
 async def context_pexes(request: ContextPexRequest) -> ContextPexes:
-    field_sets = [PexBinaryFieldSet.create(t) for t in request.dependencies if PexBinaryFieldSet.is_applicable(t)]
+    field_sets = [
+        PexBinaryFieldSet.create(t) for t in request.dependencies if PexBinaryFieldSet.is_applicable(t)
+    ]
     if not field_sets:
         return ContextPexes(EMPTY_DIGEST)
-    wrapped = await Get(WrappedTarget, WrappedTargetRequest(request.image, description_of_origin="pants-kolla"))
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(request.image, description_of_origin="pants-kolla")
+    )
     if wrapped.target[KollaInstallTypeField].value != install_types.SOURCE:
         return ContextPexes(EMPTY_DIGEST)
     packages = await MultiGet(Get(BuiltPackage, PackageFieldSet, fs) for fs in field_sets)

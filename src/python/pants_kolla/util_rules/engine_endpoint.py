@@ -35,6 +35,7 @@ from pants_kolla.subsystems.builder_tool import ENGINE_NAMED_CACHE, ENGINE_SANDB
 from pants_kolla.util_rules.per_session import PerSessionCheck
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 from pants_kolla.util_rules.worker_probe import WorkerTools
+
 # The names the SDK's `from_env` (the builder) looks for in DOCKER_CERT_PATH.
 CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
@@ -78,9 +79,9 @@ def worker_engine(tools: WorkerTools) -> EngineEndpoint:
     if tools.docker is None:
         raise EngineUnreachable(
             f"No Docker engine answers on {tools.where} at {tools.docker_where}: `[kolla].builder = "
-            f"\"docker\"` needs an engine on every worker, its socket linked as "
+            f'"docker"` needs an engine on every worker, its socket linked as '
             f"<--remote-execution-append-only-caches-base-path>/{ENGINE_NAMED_CACHE}/docker.sock; or use "
-            f"`[kolla].builder = \"buildah\"` (buildah and mmdebstrap on the workers)."
+            f'`[kolla].builder = "buildah"` (buildah and mmdebstrap on the workers).'
         )
     return EngineEndpoint(
         f"the engine of {tools.where}",
@@ -137,12 +138,14 @@ async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
     except engine_client.EngineApiError as e:
         chosen = bool(env.get("DOCKER_HOST") or engine_client.as_endpoint(e.endpoint).context)
         return EngineProbe(None, how_to_start_engine(e.endpoint, e.reason), chosen=chosen)
-    return EngineProbe(EngineEndpoint(
-        docker_host,
-        builder_env(docker_host, str(global_options.named_caches_dir)),
-        FrozenDict({ENGINE_NAMED_CACHE: ENGINE_SANDBOX_DIR}),
-        version,
-    ))
+    return EngineProbe(
+        EngineEndpoint(
+            docker_host,
+            builder_env(docker_host, str(global_options.named_caches_dir)),
+            FrozenDict({ENGINE_NAMED_CACHE: ENGINE_SANDBOX_DIR}),
+            version,
+        )
+    )
 
 
 @rule(desc="Check that the Docker engine answers", level=LogLevel.DEBUG)

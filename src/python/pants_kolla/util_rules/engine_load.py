@@ -19,10 +19,9 @@ from pants.util.logging import LogLevel
 from pants_kolla.docker_api import engine_client, engine_events
 from pants_kolla.util_rules.build_image import BuiltImage
 from pants_kolla.util_rules.builder_process import BuilderProcess
-from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 from pants_kolla.util_rules.per_session import PerSession
-
+from pants_kolla.util_rules.prerequisites import BuilderPex
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +29,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrustedEngineNames(PerSession):
     """Engine names known to still point at their images (engine_events.py), for this run."""
+
     docker_host: engine_client.Endpoint | str
     names: frozenset  # of (ref, image ID)
     token: int | None  # to record names this run checks; None when the engine is not being watched
@@ -61,11 +61,14 @@ def _tag_if_present(docker_host: engine_client.Endpoint, image: BuiltImage) -> b
 @rule(desc="Ask which engine names still hold")
 async def trusted_engine_names() -> TrustedEngineNames:
     engine = await Get(EngineEndpoint)
-    if engine.remote_host:  # a remote worker's engine: the load process asks it (see util_rules/remote_execution.py)
+    if (
+        engine.remote_host
+    ):  # a remote worker's engine: the load process asks it (see util_rules/remote_execution.py)
         return TrustedEngineNames(engine.docker_host, frozenset(), None)
     names, token = engine_events.watch_for(engine.docker_host).snapshot()
-    logger.debug(f"Engine names trusted without asking: {len(names)} "
-                 "(no image event since a run checked them)")
+    logger.debug(
+        f"Engine names trusted without asking: {len(names)} " "(no image event since a run checked them)"
+    )
     return TrustedEngineNames(engine.docker_host, names, token)
 
 
@@ -82,22 +85,38 @@ async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedIm
     except engine_client.EngineApiError as e:
         return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
     # The archive is an immutable input: linked into the sandbox, not copied (it can be gigabytes).
-    process = await Get(Process, BuilderProcess(
-        pex=builder.pex,
-        argv=("load", "--image", "image", "--base-id", image.parent_id, "--tag", image.ref,
-              "--out", "loaded.json"),
-        description=f"Loading {image.ref} into the engine",
-        immutable_inputs=FrozenDict({"image": image.archive}),
-        output_files=("loaded.json",),
-        engine_env=engine.env,
-        append_only_caches=engine.append_only_caches,
-        cache_scope=ProcessCacheScope.PER_SESSION,
-        level=LogLevel.DEBUG,
-    ))
+    process = await Get(
+        Process,
+        BuilderProcess(
+            pex=builder.pex,
+            argv=(
+                "load",
+                "--image",
+                "image",
+                "--base-id",
+                image.parent_id,
+                "--tag",
+                image.ref,
+                "--out",
+                "loaded.json",
+            ),
+            description=f"Loading {image.ref} into the engine",
+            immutable_inputs=FrozenDict({"image": image.archive}),
+            output_files=("loaded.json",),
+            engine_env=engine.env,
+            append_only_caches=engine.append_only_caches,
+            cache_scope=ProcessCacheScope.PER_SESSION,
+            level=LogLevel.DEBUG,
+        ),
+    )
     result = await Get(FallibleProcessResult, Process, process)
-    error = "" if result.exit_code == 0 else (
-        f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n"
-        f"{result.stderr.decode(errors='replace').strip()}"
+    error = (
+        ""
+        if result.exit_code == 0
+        else (
+            f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n"
+            f"{result.stderr.decode(errors='replace').strip()}"
+        )
     )
     return LoadedImage(image.ref, image.image_id, error)
 

@@ -25,10 +25,8 @@ from pants.engine.target import (
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
+from pants_kolla.core.errors import KollaInputError, where
 from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageGraphError, ImageNode, parent_target_address
-from pants_kolla.core.errors import where
-from pants_kolla.core.errors import KollaInputError
-from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 from pants_kolla.target_types import (
     DebianRootfsTarget,
     KollaDialectField,
@@ -37,6 +35,7 @@ from pants_kolla.target_types import (
     KollaInstallTypeField,
     KollaParentField,
 )
+from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 
 
 def is_image(tgt: Target) -> bool:
@@ -88,8 +87,11 @@ async def image_link(request: ImageLinkRequest) -> ImageLink:
             description_of_origin=where(node.address, "parent"),
         ),
     )
-    variants = [image_node(t) for t in in_parent_folder
-                if is_image(t) and t.address.target_name == parent_address.target_name]
+    variants = [
+        image_node(t)
+        for t in in_parent_folder
+        if is_image(t) and t.address.target_name == parent_address.target_name
+    ]
     parent = ImageGraph.from_nodes([node, *variants]).parent_of(node.address)
     return ImageLink(node, parent)
 

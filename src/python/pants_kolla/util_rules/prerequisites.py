@@ -21,7 +21,9 @@ from pants_kolla.util_rules.per_session import PerSessionCheck
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 from pants_kolla.util_rules.source_date_epoch import SourceDateEpochCheck
 
-MMDEBSTRAP_MISSING = "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
+MMDEBSTRAP_MISSING = (
+    "mmdebstrap builds debian_rootfs targets and is not installed: apt-get install -y mmdebstrap"
+)
 
 
 class MissingPrerequisites(KollaError):
@@ -40,7 +42,9 @@ class BuildPrerequisites(PerSessionCheck):
     def failure(self) -> str:
         if not self.missing:
             return ""
-        return "Nothing was built: tools the builds need are missing.\n" + "\n".join(f"- {m}" for m in self.missing)
+        return "Nothing was built: tools the builds need are missing.\n" + "\n".join(
+            f"- {m}" for m in self.missing
+        )
 
     def checked(self) -> BuilderBackend:
         self.raise_failure()

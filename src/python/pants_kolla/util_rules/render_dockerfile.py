@@ -18,24 +18,23 @@ from pants.engine.target import (
 )
 
 from pants_kolla.core import dialects
+from pants_kolla.core.errors import KollaInputError, display, file_text, where
 from pants_kolla.core.image_tree import ImageGraphError, ImageNode
-from pants_kolla.core.errors import display, file_text, where
-from pants_kolla.core.errors import KollaInputError
-from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
 from pants_kolla.core.jinja_render import TemplateRenderError, render_template
+from pants_kolla.core.naming import NamingScheme
+from pants_kolla.core.template_context import template_context
+from pants_kolla.core.template_library_files import DuplicateTemplateError, library_templates
+from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
+from pants_kolla.core.users import UsersOptionError
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import (
     KollaTemplateField,
     KollaTemplateLibrarySourcesField,
     KollaTemplateOverridesField,
 )
-from pants_kolla.core.template_context import template_context
-from pants_kolla.core.users import UsersOptionError
-from pants_kolla.core.template_library_files import DuplicateTemplateError, library_templates
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
-from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 from pants_kolla.util_rules.render_kolla_dialect import KollaDialectInputError, render_kolla_dialect
+from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 
 
 @dataclass(frozen=True)
@@ -76,16 +75,19 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
         *(Get(DigestContents, Digest, h.snapshot.digest) for h in library_sources),
     )
     if not contents[0]:
-        raise KollaInputError(
-            f"{where(request.address, 'template')}: `{template_path}` does not exist."
-        )
+        raise KollaInputError(f"{where(request.address, 'template')}: `{template_path}` does not exist.")
     origin = f"`{display(request.address)}`"
     templates = library_templates(
-        ((lib.address.spec, fc.path, file_text(fc.content, fc.path, where(lib.address, 'sources')))
-         for lib, c in zip(libraries, contents[1:]) for fc in c),
+        (
+            (lib.address.spec, fc.path, file_text(fc.content, fc.path, where(lib.address, "sources")))
+            for lib, c in zip(libraries, contents[1:])
+            for fc in c
+        ),
         origin=where(request.address, "dependencies"),
     )
-    templates[template_path] = file_text(contents[0][0].content, template_path, where(request.address, 'template'))
+    templates[template_path] = file_text(
+        contents[0][0].content, template_path, where(request.address, "template")
+    )
 
     if node.dialect == dialects.KOLLA:
         text = await render_kolla_dialect(

@@ -3,22 +3,26 @@ merge for one image (kolla_dialect/), with every input read through the engine."
 
 from __future__ import annotations
 
-from pants_kolla.core.errors import KollaInputError, file_text
-
 from typing import Any, Sequence
 
 from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get
 
+from pants_kolla.core.errors import KollaInputError, file_text
 from pants_kolla.core.image_tree import ImageNode
-from pants_kolla.kolla_dialect.kolla_context import kolla_users
-from pants_kolla.kolla_dialect.kolla_methods import customizable, default_repos_yaml, jinja_functions, load_repos
-from pants_kolla.kolla_dialect.kolla_override_merge import merge_overrides
+from pants_kolla.core.jinja_render import KollaJinja, render_template
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.template_overrides import TemplateOverride
-from pants_kolla.core.jinja_render import KollaJinja, render_template
-from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.core.users import DEFAULT_USERS
+from pants_kolla.kolla_dialect.kolla_context import kolla_users
+from pants_kolla.kolla_dialect.kolla_methods import (
+    customizable,
+    default_repos_yaml,
+    jinja_functions,
+    load_repos,
+)
+from pants_kolla.kolla_dialect.kolla_override_merge import merge_overrides
+from pants_kolla.subsystems.kolla import KollaSubsystem
 
 
 class KollaDialectInputError(KollaInputError):

@@ -70,8 +70,11 @@ async def write_apt_auth(kolla: KollaSubsystem, global_options: GlobalOptions) -
     try:
         write_auth_file(str(global_options.named_caches_dir), mirror.auth_conf)
     except OSError as e:
-        return AptAuthWritten(mirror.url, f"Cannot write the apt auth file for [kolla].debian_mirror's "
-                                          f"credentials in [GLOBAL].named_caches_dir: {e.strerror}: {e.filename}")
+        return AptAuthWritten(
+            mirror.url,
+            f"Cannot write the apt auth file for [kolla].debian_mirror's "
+            f"credentials in [GLOBAL].named_caches_dir: {e.strerror}: {e.filename}",
+        )
     return AptAuthWritten(mirror.url)
 
 

@@ -26,8 +26,9 @@ class SourceDateEpochCheck(PerSessionCheck):
 @rule(desc="Check [kolla].source_date_epoch")
 async def source_date_epoch_check(kolla: KollaSubsystem) -> SourceDateEpochCheck:
     problem = field_checks.source_date_epoch_problem(kolla.source_date_epoch, time.time())
-    return SourceDateEpochCheck(f"`[kolla].source_date_epoch` (--kolla-source-date-epoch): {problem}." if problem
-                                else "")
+    return SourceDateEpochCheck(
+        f"`[kolla].source_date_epoch` (--kolla-source-date-epoch): {problem}." if problem else ""
+    )
 
 
 def rules():

@@ -43,8 +43,9 @@ async def template_libraries(request: TemplateLibrariesRequest) -> TemplateLibra
         WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="pants-kolla")
     )
     if wrapped.target.has_field(Dependencies):
-        explicit = await Get(ExplicitlyProvidedDependencies,
-                             DependenciesRequest(wrapped.target[Dependencies]))
+        explicit = await Get(
+            ExplicitlyProvidedDependencies, DependenciesRequest(wrapped.target[Dependencies])
+        )
         declared = await Get(Targets, Addresses(explicit.includes))
         chosen = [t.address for t in declared if t.has_field(KollaTemplateLibrarySourcesField)]
         if chosen:

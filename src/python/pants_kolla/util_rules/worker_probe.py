@@ -38,21 +38,29 @@ class WorkerTools(PerSession):
 # between runs.
 @rule(desc="Ask the remote worker which image builders it has", level=LogLevel.DEBUG)
 async def worker_tools(builder: UncheckedBuilderPex, remote: RemoteExecution) -> WorkerTools:
-    process = await Get(Process, BuilderProcess(
-        pex=builder.pex,
-        argv=("probe", "--out", "probe.json"),
-        description="Asking the remote worker which image builders it has",
-        output_files=("probe.json",),
-        engine_env=FrozenDict({"KOLLA_ENGINE_SOCKET": ENGINE_SANDBOX_SOCKET}),
-        append_only_caches=FrozenDict({ENGINE_NAMED_CACHE: os.path.dirname(ENGINE_SANDBOX_SOCKET)}),
-        cache_scope=ProcessCacheScope.PER_SESSION,
-        level=LogLevel.DEBUG,
-    ))
+    process = await Get(
+        Process,
+        BuilderProcess(
+            pex=builder.pex,
+            argv=("probe", "--out", "probe.json"),
+            description="Asking the remote worker which image builders it has",
+            output_files=("probe.json",),
+            engine_env=FrozenDict({"KOLLA_ENGINE_SOCKET": ENGINE_SANDBOX_SOCKET}),
+            append_only_caches=FrozenDict({ENGINE_NAMED_CACHE: os.path.dirname(ENGINE_SANDBOX_SOCKET)}),
+            cache_scope=ProcessCacheScope.PER_SESSION,
+            level=LogLevel.DEBUG,
+        ),
+    )
     result = await Get(ProcessResult, Process, process)
     report = json.loads((await Get(DigestContents, Digest, result.output_digest))[0].content)
     where = f"the remote worker {report['host']} ({remote.address})"
-    return WorkerTools(host=report["host"], docker=report["docker"], docker_where=report["docker_where"],
-                       buildah=report["buildah"], where=where)
+    return WorkerTools(
+        host=report["host"],
+        docker=report["docker"],
+        docker_where=report["docker_where"],
+        buildah=report["buildah"],
+        where=where,
+    )
 
 
 def rules():
