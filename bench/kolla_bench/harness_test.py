@@ -84,7 +84,12 @@ def test_peer_a_targets_depend_on_their_parent_image() -> None:
 
 
 def test_tables_show_ratios_to_the_first_row_and_flag_missed_targets() -> None:
-    table = results_table([Row("s", "no-op", "plugin", 2.0, 0), Row("s", "no-op", "peer", 8.0, 6, "x")])
+    table = results_table(
+        [
+            Row(section="s", scenario="no-op", tool="plugin", seconds=2.0, builds=0),
+            Row(section="s", scenario="no-op", tool="peer", seconds=8.0, builds=6, note="x"),
+        ]
+    )
     lines = table.splitlines()
     assert lines[0].startswith("| Section") and set(lines[1]) <= {"|", "-"}
     assert "1.00×" in lines[2] and "4.00×" in lines[3] and "| 6 " in lines[3]
@@ -123,7 +128,7 @@ def test_compared_rows_are_sampled_in_turn_after_an_untimed_round() -> None:
     def run(name: str, seconds: float, built: tuple[str, ...]) -> sampling.Run:
         def sample(i: int) -> Timed:
             calls.append((name, i))
-            return Timed(seconds + i, 0, "", "", built)
+            return Timed(seconds=seconds + i, returncode=0, stdout="", stderr="", built=built)
 
         return sample
 

@@ -87,12 +87,12 @@ class PantsRepo:
                 f"pants {' '.join(args)} in {self.root} exited {proc.returncode}:\n" f"{proc.stderr[-4000:]}"
             )
         return Timed(
-            seconds,
-            proc.returncode,
-            proc.stdout,
-            proc.stderr,
+            seconds=seconds,
+            returncode=proc.returncode,
+            stdout=proc.stdout,
+            stderr=proc.stderr,
             # Distinct refs: pantsd may restart a build whose input changed under it.
-            tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))),
+            built=tuple(sorted(set(BUILD_LINE.findall(proc.stderr)))),
         )
 
     def stop_pantsd(self) -> None:

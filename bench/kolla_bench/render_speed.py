@@ -8,7 +8,6 @@ import sys
 import time
 
 from kolla_bench.synthetic import template
-from pants_kolla.core.jinja_render import render_template
 
 CONTEXT = {"parent_image": "kolla/base:bench"}
 ONE_PROCESS = (
@@ -16,7 +15,20 @@ ONE_PROCESS = (
 )
 
 
+def importable() -> str | None:
+    """Why the plugin's renderer cannot be imported here (it needs jinja2 and Pants' own modules), or
+    None when it can."""
+    try:
+        import pants_kolla.core.jinja_render  # noqa: F401
+    except ImportError as e:
+        return str(e)
+    return None
+
+
 def in_process(n: int) -> tuple[float, list[str]]:
+    # Imported here: the rest of the harness (and `run.py --help`) needs no Pants on the Python path.
+    from pants_kolla.core.jinja_render import render_template
+
     start = time.monotonic()
     out = [
         render_template("Dockerfile.j2", {"Dockerfile.j2": template(str(i))}, CONTEXT, origin=f"s{i}")

@@ -68,8 +68,9 @@ CHANGE = "RUN echo {nonce}" + CHANGED_FILE
 
 
 def one_change(dockerfile: str) -> str:
-    """`dockerfile` with exactly one change line, new each call. Appending one per sample made every
-    sample's build one RUN step longer than the last, so rows sampled later (the `--changed-since` ones)
-    timed longer builds than the rows they are compared with."""
+    """`dockerfile` with exactly one change line, new each call: each call replaces the last change, so
+    every sample builds the same steps. Appending a line per sample would make each build one RUN step
+    longer than the last, and rows sampled later (the `--changed-since` ones) would time longer builds
+    than the rows they are compared with."""
     kept = [line for line in dockerfile.splitlines(keepends=True) if not line.endswith(CHANGED_FILE)]
     return "".join(kept) + CHANGE.format(nonce=uuid.uuid4().hex[:8])

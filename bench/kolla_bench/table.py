@@ -1,4 +1,4 @@
-"""Markdown tables of measurements and of the issue's targets: pure formatting, no measuring."""
+"""Markdown tables of measurements and of the performance targets: pure formatting, no measuring."""
 
 from __future__ import annotations
 
@@ -43,15 +43,15 @@ class Row:
     @classmethod
     def of(cls, section: str, scenario: str, tool: str, samples: Samples, note: str = "") -> "Row":
         return cls(
-            section,
-            scenario,
-            tool,
-            samples.median,
-            samples.median_builds,
-            note,
-            min(samples.seconds),
-            max(samples.seconds),
-            len(samples.seconds),
+            section=section,
+            scenario=scenario,
+            tool=tool,
+            seconds=samples.median,
+            builds=samples.median_builds,
+            note=note,
+            low=min(samples.seconds),
+            high=max(samples.seconds),
+            count=len(samples.seconds),
         )
 
 
@@ -87,7 +87,9 @@ def results_table(rows: Sequence[Row]) -> str:
     out = []
     for r in rows:
         base = baseline.setdefault((r.section, r.scenario), r.seconds)
-        spread = "" if r.low is None else f"{seconds(r.low)}–{seconds(r.high)} (n={r.count})"
+        spread = (
+            "" if r.low is None or r.high is None else f"{seconds(r.low)}–{seconds(r.high)} (n={r.count})"
+        )
         out.append(
             [
                 r.section,

@@ -21,8 +21,10 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
-from pants_kolla.core import dialects, field_checks, install_types
+from pants_kolla.core import field_checks
+from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import where
+from pants_kolla.core.install_types import InstallType
 from pants_kolla.core.registry_refs import parse_pinned
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
@@ -39,8 +41,9 @@ def check_values(
 
 class KollaInstallTypeField(StringField):
     alias = "install_type"
+    value: str  # required, or defaulted
     required = True
-    valid_choices = install_types.ALL
+    valid_choices = InstallType
     help = help_text(
         """
         How the image installs its software: `binary` (distribution packages), `source` (upstream
@@ -54,10 +57,11 @@ class KollaInstallTypeField(StringField):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
+        assert value is not None  # required, or defaulted
         # `parametrize` is expanded before fields are computed: a parametrized variant carries its value
         # in the address. An infra image is one image whatever the install type, so a second variant
         # would build the same image under another name.
-        if value == install_types.INFRA and "install_type" in address.parameters:
+        if value == InstallType.INFRA and "install_type" in address.parameters:
             raise InvalidFieldException(
                 f"{where(address, cls.alias, with_file=False)}: `infra` cannot be parametrized with other install types "
                 f"(an infra image is built once, whatever install types a run asks for). Use "
@@ -68,6 +72,7 @@ class KollaInstallTypeField(StringField):
 
 class KollaParentField(StringField):
     alias = "parent"
+    value: str  # required, or defaulted
     required = True
     help = help_text(
         """
@@ -82,6 +87,7 @@ class KollaParentField(StringField):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
+        assert value is not None  # required, or defaulted
         if value.startswith(TAILOR_TODO):
             return value  # the image graph says what to write there
         try:
@@ -124,6 +130,7 @@ class KollaTemplateOverridesField(MultipleSourcesField, SecondaryOwnerMixin):
 
 class KollaImageNameField(StringField):
     alias = "image_name"
+    value: str  # required, or defaulted
     help = help_text(
         """
         The image's name without namespace, prefix or tag (Kolla's image name). Defaults to the
@@ -182,8 +189,9 @@ class KollaAllowedToFailField(BoolField):
 
 class KollaDialectField(StringField):
     alias = "dialect"
-    default = dialects.PANTS_KOLLA
-    valid_choices = dialects.ALL
+    value: str  # required, or defaulted
+    default = Dialect.PANTS_KOLLA.value
+    valid_choices = Dialect
     help = help_text(
         """
         How the template is rendered: `pants-kolla` (this plugin's context, with install types) or
@@ -246,24 +254,30 @@ class KollaImageTarget(Target):
         """
     )
 
-    def __init__(self, unhydrated_values: Mapping[str, Any], address: Address, *args, **kwargs):
+    # Pants has no hook to derive one field from another when a target is parsed.
+    def __init__(  # type: ignore[misc]
+        self, unhydrated_values: Mapping[str, Any], address: Address, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(_with_install_type_tag(unhydrated_values), address, *args, **kwargs)
 
 
 class DebianSuiteField(StringField):
     alias = "suite"
+    value: str  # required, or defaulted
     default = "bookworm"
     help = "The Debian suite mmdebstrap installs (e.g. `bookworm`)."
 
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
+        assert value is not None  # required, or defaulted
         check_values(cls.alias, address, [value], field_checks.suite_problem)
         return value
 
 
 class DebianVariantField(StringField):
     alias = "variant"
+    value: str  # required, or defaulted
     default = "minbase"
     valid_choices = (
         "extract",

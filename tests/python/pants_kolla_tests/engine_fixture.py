@@ -18,7 +18,7 @@ class FreshEngine:
     machine's engine. Builds use host networking, so `RUN` steps work too.
 
     Its own bridge, because a second dockerd started with `--bridge=none` deletes the machine engine's
-    `docker0` (seen on this machine), after which that engine cannot start bridged containers."""
+    `docker0` (as it does on the test machines), after which that engine cannot start bridged containers."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

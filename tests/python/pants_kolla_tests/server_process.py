@@ -21,7 +21,8 @@ def wait_listening(proc: subprocess.Popen, host: str, port: int, log: Path, time
         except OSError:
             time.sleep(0.3)
     stop_group(proc)
-    raise TimeoutError(f"{proc.args[0]} did not listen on {host}:{port}: {log.read_text()}")
+    program = proc.args[0] if isinstance(proc.args, (list, tuple)) else proc.args
+    raise TimeoutError(f"{os.fsdecode(program)} did not listen on {host}:{port}: {log.read_text()}")
 
 
 def stop_group(proc: subprocess.Popen | None, grace: float = 30) -> None:

@@ -97,10 +97,10 @@ cat /etc/kolla-smoke/smoke.conf
 CHECKS: tuple[SmokeCheck, ...] = (
     # The runtime contract itself: kolla_set_configs copies with owner and mode, then runs `command`.
     SmokeCheck(
-        "base",
-        False,
-        ("kolla_start",),
-        "keystone:keystone 640\nsmoke-content",
+        image="base",
+        per_type=False,
+        command=("kolla_start",),
+        expect="keystone:keystone 640\nsmoke-content",
         files={
             "config.json": config_json(
                 "/usr/local/bin/kolla-smoke-check",
@@ -111,21 +111,23 @@ CHECKS: tuple[SmokeCheck, ...] = (
             "smoke.conf": "smoke-content\n",
         },
     ),
-    SmokeCheck("cron", False, ("pgrep", "-x", "cron"), "", daemon=True),
+    SmokeCheck(image="cron", per_type=False, command=("pgrep", "-x", "cron"), expect="", daemon=True),
     SmokeCheck(
-        "memcached",
-        False,
-        bash("exec 3<>/dev/tcp/127.0.0.1/11211; printf 'stats\\r\\nquit\\r\\n' >&3; cat <&3"),
-        "STAT uptime",
+        image="memcached",
+        per_type=False,
+        command=bash("exec 3<>/dev/tcp/127.0.0.1/11211; printf 'stats\\r\\nquit\\r\\n' >&3; cat <&3"),
+        expect="STAT uptime",
         daemon=True,
         user="memcached",
     ),
-    SmokeCheck("redis", False, ("redis-cli", "ping"), "PONG", daemon=True, user="redis"),
     SmokeCheck(
-        "mariadb-server",
-        False,
-        ("mariadb", "-N", "-e", "SELECT 1+1"),
-        "2",
+        image="redis", per_type=False, command=("redis-cli", "ping"), expect="PONG", daemon=True, user="redis"
+    ),
+    SmokeCheck(
+        image="mariadb-server",
+        per_type=False,
+        command=("mariadb", "-N", "-e", "SELECT 1+1"),
+        expect="2",
         daemon=True,
         user="mysql",
         files={
@@ -137,22 +139,22 @@ CHECKS: tuple[SmokeCheck, ...] = (
         },
     ),
     SmokeCheck(
-        "rabbitmq",
-        False,
-        ("rabbitmq-diagnostics", "-q", "ping"),
-        "Ping succeeded",
+        image="rabbitmq",
+        per_type=False,
+        command=("rabbitmq-diagnostics", "-q", "ping"),
+        expect="Ping succeeded",
         daemon=True,
         user="rabbitmq",
         timeout=180,
     ),
     SmokeCheck(
-        "haproxy",
-        False,
-        bash(
+        image="haproxy",
+        per_type=False,
+        command=bash(
             "haproxy -c -f /etc/haproxy/haproxy.cfg && exec 3<>/dev/tcp/127.0.0.1/8080 "
             "&& printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
         ),
-        "haproxy-ok",
+        expect="haproxy-ok",
         daemon=True,
         user="haproxy",
         files={
@@ -165,12 +167,12 @@ CHECKS: tuple[SmokeCheck, ...] = (
     ),
     # VRRP needs NET_ADMIN, which a smoke check does not grant: check the configuration as deployed.
     SmokeCheck(
-        "keepalived",
-        False,
-        bash(
+        image="keepalived",
+        per_type=False,
+        command=bash(
             "kolla_set_configs > /dev/null && keepalived --config-test -f /etc/keepalived/keepalived.conf && echo keepalived-config-ok"
         ),
-        "keepalived-config-ok",
+        expect="keepalived-config-ok",
         files={
             "config.json": config_json(
                 "keepalived --dont-fork --log-console -f /etc/keepalived/keepalived.conf",
@@ -180,18 +182,18 @@ CHECKS: tuple[SmokeCheck, ...] = (
         },
     ),
     SmokeCheck(
-        "etcd",
-        False,
-        ("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
-        "is healthy",
+        image="etcd",
+        per_type=False,
+        command=("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
+        expect="is healthy",
         daemon=True,
         user="etcd",
     ),
     SmokeCheck(
-        "chrony",
-        False,
-        ("chronyc", "-n", "tracking"),
-        "Reference ID",
+        image="chrony",
+        per_type=False,
+        command=("chronyc", "-n", "tracking"),
+        expect="Reference ID",
         daemon=True,
         user="chrony",
         files={
@@ -204,13 +206,13 @@ CHECKS: tuple[SmokeCheck, ...] = (
     ),
     # Kolla's fluentd is not packaged by Debian bookworm: rsyslog collects instead (see its Dockerfile).
     SmokeCheck(
-        "rsyslog",
-        False,
-        bash(
+        image="rsyslog",
+        per_type=False,
+        command=bash(
             "rsyslogd -N1 -f /etc/rsyslog-kolla.conf && logger -d -n 127.0.0.1 -P 5140 kolla-smoke-line "
             "&& sleep 1 && grep -h kolla-smoke-line /var/log/kolla/rsyslog/all.log"
         ),
-        "kolla-smoke-line",
+        expect="kolla-smoke-line",
         daemon=True,
         user="kolla",
         files={
@@ -221,34 +223,57 @@ CHECKS: tuple[SmokeCheck, ...] = (
             "rsyslog.conf": RSYSLOG_CONF,
         },
     ),
-    SmokeCheck("openstack-base", True, ("printenv", "KOLLA_INSTALL_TYPE"), "{install_type}"),
-    SmokeCheck("keystone-base", True, ("keystone-manage", "--version"), "."),
-    SmokeCheck("keystone", True, bash("keystone-manage --version && apache2ctl -t 2>&1"), "Syntax OK"),
     SmokeCheck(
-        "keystone-fernet",
-        True,
-        bash(
+        image="openstack-base",
+        per_type=True,
+        command=("printenv", "KOLLA_INSTALL_TYPE"),
+        expect="{install_type}",
+    ),
+    SmokeCheck(image="keystone-base", per_type=True, command=("keystone-manage", "--version"), expect="."),
+    SmokeCheck(
+        image="keystone",
+        per_type=True,
+        command=bash("keystone-manage --version && apache2ctl -t 2>&1"),
+        expect="Syntax OK",
+    ),
+    SmokeCheck(
+        image="keystone-fernet",
+        per_type=True,
+        command=bash(
             "su -s /bin/bash keystone -c 'keystone-manage fernet_setup --keystone-user keystone "
             "--keystone-group keystone' && ls /etc/keystone/fernet-keys | sort | tr '\\n' ' '"
         ),
-        "0 1",
+        expect="0 1",
     ),
     SmokeCheck(
-        "keystone-ssh",
-        True,
-        bash("ssh-keygen -A > /dev/null && /usr/sbin/sshd -t && echo sshd-ok"),
-        "sshd-ok",
+        image="keystone-ssh",
+        per_type=True,
+        command=bash("ssh-keygen -A > /dev/null && /usr/sbin/sshd -t && echo sshd-ok"),
+        expect="sshd-ok",
     ),
     SmokeCheck(
-        "glance-base",
-        True,
-        ("python3", "-c", "import glance.version as v; print('glance', v.version_info.version_string())"),
-        "glance ",
+        image="glance-base",
+        per_type=True,
+        command=(
+            "python3",
+            "-c",
+            "import glance.version as v; print('glance', v.version_info.version_string())",
+        ),
+        expect="glance ",
     ),
     # Binary runs Debian's standalone glance-api as glance; source serves upstream's WSGI app with apache.
     SmokeCheck(
-        "glance-api", True, ("glance-manage", "--version"), ".", user={"binary": "glance", "source": None}
+        image="glance-api",
+        per_type=True,
+        command=("glance-manage", "--version"),
+        expect=".",
+        user={"binary": "glance", "source": None},
     ),
-    SmokeCheck("placement-base", True, ("placement-manage", "--version"), "."),
-    SmokeCheck("placement-api", True, bash("placement-manage --version && apache2ctl -t 2>&1"), "Syntax OK"),
+    SmokeCheck(image="placement-base", per_type=True, command=("placement-manage", "--version"), expect="."),
+    SmokeCheck(
+        image="placement-api",
+        per_type=True,
+        command=bash("placement-manage --version && apache2ctl -t 2>&1"),
+        expect="Syntax OK",
+    ),
 )

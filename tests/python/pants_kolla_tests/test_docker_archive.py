@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pants_kolla.builder import docker_archive
+from pants_kolla_tests.tar_files import file_bytes
 
 
 def layer(path: Path, files: dict[str, bytes], mtime: int = 2_000_000_000) -> Path:
@@ -105,4 +106,4 @@ def test_a_load_tar_leaves_out_inherited_layers_but_keeps_a_repeated_one(tmp_pat
 
 def tar_member(path: Path, name: str) -> bytes:
     with tarfile.open(path) as tar:
-        return tar.extractfile(name).read()
+        return file_bytes(tar, name)

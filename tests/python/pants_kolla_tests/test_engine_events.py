@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -59,10 +59,10 @@ class RecordedStream:
         self.events: list[dict] = []
 
     @contextmanager
-    def __call__(self, host: str, since: float):
+    def __call__(self, host: engine_client.Endpoint | str, since: float) -> Iterator[Iterator[dict]]:
         with engine_client.image_events(host, since) as events:
 
-            def relay():
+            def relay() -> Iterator[dict]:
                 for event in events:
                     self.events.append(event)
                     yield event
@@ -84,7 +84,9 @@ def saved(docker_client, watch: EngineWatch, stream: RecordedStream, image_id: s
         return None
 
     assert eventually(lambda: handled() is not None), "the watcher never reported the image's save event"
-    return handled()  # type: ignore[return-value]
+    index = handled()
+    assert index is not None
+    return index
 
 
 def trusted_across_a_save(docker_client, watch, stream, image_id: str, ref: str) -> bool | None:
@@ -121,7 +123,7 @@ def test_a_verified_name_stays_trusted_until_an_image_event(docker_client, docke
     # Reading an image (save) changes no name: a name recorded before it is still trusted after it.
     assert quiet_attempts(lambda: trusted_across_a_save(docker_client, watch, stream, image_id, ref))
 
-    # Any name change forgets everything, and a check made before it cannot be recorded any more.
+    # Any name change forgets everything, and a check made before it cannot be recorded after it.
     _, token = watch.snapshot()
     docker_client.api.tag(image_id, REPOSITORY, "other-" + uuid.uuid4().hex[:6])
     assert eventually(lambda: watch.snapshot()[0] == frozenset())
@@ -150,14 +152,15 @@ def test_a_dropped_stream_forgets_every_name() -> None:
     """The engine stopping ends the stream: what was trusted may have changed while it was down, so
     nothing is trusted until a new stream connects, and then neither the old names nor a check made
     before the drop (its token) are."""
-    first_ends, streams_ended, stop = threading.Event(), [], threading.Event()
+    first_ends, stop = threading.Event(), threading.Event()
+    streams_ended: list[threading.Event] = []
 
     @contextmanager
-    def stream(_host: str, _since: float):
+    def stream(_host: engine_client.Endpoint | str, _since: float) -> Iterator[Iterator[dict]]:
         index = len(streams_ended)
         streams_ended.append(threading.Event())
 
-        def events():
+        def events() -> Iterator[dict]:
             (first_ends if index == 0 else stop).wait(120)
             return
             yield

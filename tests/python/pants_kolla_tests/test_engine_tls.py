@@ -14,6 +14,7 @@ import subprocess
 import threading
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -226,7 +227,11 @@ def test_the_engine_api_follows_docker_host_tls_and_contexts(
     # The SDK finds contexts through this process's DOCKER_CONFIG.
     folder, name = docker_config
     monkeypatch.setenv("DOCKER_CONFIG", str(folder))
-    for env in ({}, {"DOCKER_CONTEXT": name}):  # config.json's currentContext, or named
+    envs: tuple[dict[str, str], ...] = (
+        {},
+        {"DOCKER_CONTEXT": name},
+    )  # config.json's currentContext, or named
+    for env in envs:
         from_context = engine_client.resolve(env)
         assert (from_context.host, from_context.context, from_context.tls_verify) == (
             proxy.docker_host,
@@ -248,7 +253,7 @@ def test_the_engine_api_follows_docker_host_tls_and_contexts(
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, docker_client) -> ScratchRepo:
+def repo(tmp_path_factory, docker_client) -> Iterator[ScratchRepo]:
     repo = ScratchRepo(tmp_path_factory.mktemp("tls"))
     toml = repo.read("pants.toml")
     repo.write(

@@ -13,6 +13,7 @@ import pytest
 
 from pants_kolla_tests.repo_fixture import PantsRun, ScratchRepo
 from pants_kolla_tests.scratch_pantsd import stop_pantsd
+from pants_kolla_tests.tar_files import file_bytes
 from pants_kolla_tests.tiny_tree import image, write_tiny_tree
 
 
@@ -76,7 +77,7 @@ def test_no_secret_ca_or_machine_path_in_any_layer(repo) -> None:
                 for member in tar.getmembers():
                     assert not member.name.endswith(forbidden_names), (layer, member.name)
                     if member.isreg():
-                        data = tar.extractfile(member).read()
+                        data = file_bytes(tar, member)
                         assert hashlib.sha256(data).digest() != host_ca, (image_dir, member.name)
                         for needle in forbidden_bytes:
                             assert needle not in data, (image_dir, member.name, needle)
@@ -206,7 +207,9 @@ def test_pantsd_trusts_engine_names_until_the_engine_reports_a_change(repo, dock
     def package_ok() -> tuple[int, PantsRun]:
         run = repo.pants("-ldebug", "package", "images/ok", pantsd=True)
         assert run.returncode == 0, run.stderr[-3000:]
-        return int(re.search(r"Engine names trusted without asking: (\d+)", run.stderr).group(1)), run
+        trusted = re.search(r"Engine names trusted without asking: (\d+)", run.stderr)
+        assert trusted is not None, run.stderr[-3000:]
+        return int(trusted.group(1)), run
 
     try:
         package_ok()  # builds or loads ok if needed: those events make the next run check again

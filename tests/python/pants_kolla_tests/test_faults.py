@@ -1,4 +1,4 @@
-"""Faults injected into real runs (issue 8): Ctrl-C mid-build, the engine killed mid-build, two runs at
+"""Faults injected into real runs: Ctrl-C mid-build, the engine killed mid-build, two runs at
 once, deleted or corrupted outputs. After each, the next `package` must end correct, rebuilding exactly
 what is missing, and no image name may ever point at a partial build."""
 
@@ -119,8 +119,8 @@ def test_engine_killed_mid_build_then_restarted_ends_correct(repo, tmp_path) -> 
 def test_two_runs_at_once_end_with_correct_images_and_an_intact_cache(repo, docker_client, tmp_path) -> None:
     image(repo, "race", "infra", "images/base", f"RUN echo race-{repo.tag} > /race.txt\n")
     image(repo, "race-child", "infra", "images/race", "RUN echo child > /child.txt\n")
-    # Pants deleting an image's folder before writing it made one run fail on the folder the other was
-    # filling; a file beside the image shows deterministically that no run deletes the folder.
+    # A run deleting an image's folder before writing it would make the other run, filling that folder,
+    # fail; a file beside the image shows deterministically that no run deletes the folder.
     beside = repo.root / "dist/images/race/notes.txt"
     beside.parent.mkdir(parents=True, exist_ok=True)
     beside.write_text("kept")
@@ -159,12 +159,12 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     shutil.rmtree(repo.root / "dist/images/base")
     Path(repo.root / "dist/images/ok/image/manifest.json").write_text("corrupted")
     Path(repo.root / "dist/images/ok/Dockerfile").write_text("FROM scratch\n")
-    # Left by something else: the run removes what it does not write (Pants no longer clears the folder).
+    # Left by something else: the run removes what it does not write (Pants does not clear the folder).
     stray = [repo.root / "dist/images/ok/image/stray.json", repo.root / "dist/images/ok/image/0123/layer.tar"]
     for path in stray:
         path.parent.mkdir(exist_ok=True)
         path.write_text("stray")
-    # In the engine: ok's name now points at another image, base's name is gone.
+    # In the engine: ok's name points at another image, base's name is gone.
     docker_client.api.tag(repo.ref("tiny-rootfs"), "kolla/ok", repo.tag)
     docker_client.api.remove_image(repo.ref("base"))
 

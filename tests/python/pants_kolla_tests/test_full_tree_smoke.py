@@ -61,13 +61,20 @@ def config_archive(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
+def expected_user(check: SmokeCheck, install_type: str | None) -> str | None:
+    """The USER the image must run as: a per-install-type table names none for an image built once."""
+    if isinstance(check.user, dict):
+        return check.user.get(install_type) if install_type is not None else None
+    return check.user
+
+
 def run_check(client, image: str, check: SmokeCheck, install_type: str | None) -> str:
     """Returns the output that must contain `expect`; raises AssertionError with the logs otherwise."""
     command = None if check.daemon else list(check.command)
     container = client.containers.create(image, command=command, detach=True)
     try:
         user = client.api.inspect_image(image)["Config"].get("User") or None
-        expected = check.user.get(install_type) if isinstance(check.user, dict) else check.user
+        expected = expected_user(check, install_type)
         assert user == expected, f"{image} runs as {user!r}, expected {expected!r}"
         if check.files:
             # Kolla mounts config_files; copying them in also works with a remote engine.
@@ -110,7 +117,13 @@ def test_a_failing_probe_fails(tree: ScratchRepo, docker_client) -> None:
     """The harness itself: a service that answers something else must not pass."""
     redis = next(c for c in CHECKS if c.image == "redis")
     wrong = SmokeCheck(
-        "redis", False, ("redis-cli", "ping"), "NOT-PONG", daemon=True, user="redis", timeout=10
+        image="redis",
+        per_type=False,
+        command=("redis-cli", "ping"),
+        expect="NOT-PONG",
+        daemon=True,
+        user="redis",
+        timeout=10,
     )
     with pytest.raises(AssertionError, match="never passed"):
         run_check(docker_client, ref(tree, redis.image, None), wrong, None)

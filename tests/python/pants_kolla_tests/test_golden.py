@@ -139,8 +139,8 @@ def test_binary_and_source_differ_only_in_type_specific_lines(rule_runner: RuleR
 
 
 def test_type_specific_blocks_exist_where_expected(rule_runner: RuleRunner) -> None:
-    """Guards the test above against a regex that no longer matches the templates, and against pinning
-    that no longer reaches the branches: with them pinned, keystone-base's binary and source renders
+    """Guards the test above against a regex that matches none of the templates, and against pinning
+    that does not reach the branches: with them pinned, keystone-base's binary and source renders
     install keystone the same way (both from packages, or both from the PEX)."""
     for path in (IMAGES / "openstack-base" / "Dockerfile.j2", IMAGES / "macros.j2"):
         assert TYPE_BRANCH.search(path.read_text()), path

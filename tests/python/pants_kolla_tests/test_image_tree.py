@@ -11,7 +11,10 @@ def node(path: str, install_type: str, parent: str | None, name: str | None = No
     params = {"install_type": install_type} if "@" in path else {}
     spec_path = path.split("@")[0]
     return ImageNode(
-        Address(spec_path, parameters=params), install_type, parent, name or spec_path.split("/")[-1]
+        address=Address(spec_path, parameters=params),
+        install_type=install_type,
+        parent_spec=parent,
+        image_name=name or spec_path.split("/")[-1],
     )
 
 

@@ -15,7 +15,12 @@ MACROS = Path("images/macros.j2").read_text()
 
 
 def context(install_type: str, name: str = "x") -> dict:
-    node = ImageNode(Address(f"images/{name}"), install_type, "images/base", name)
+    node = ImageNode(
+        address=Address(f"images/{name}"),
+        install_type=install_type,
+        parent_spec="images/base",
+        image_name=name,
+    )
     return template_context(
         node,
         "kolla/base:master",
@@ -73,9 +78,14 @@ def test_missing_import_is_named() -> None:
 
 
 def test_names() -> None:
-    infra = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
+    infra = ImageNode(
+        address=Address("images/cron"), install_type="infra", parent_spec="images/base", image_name="cron"
+    )
     binary = ImageNode(
-        Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone"
+        address=Address("images/keystone", parameters={"install_type": "binary"}),
+        install_type="binary",
+        parent_spec="p",
+        image_name="keystone",
     )
     assert NAMING.ref(infra) == "kolla/cron:master"
     assert NAMING.ref(binary) == "kolla/debian-binary-keystone:master"

@@ -3,6 +3,8 @@ with file, line and target (both dialects)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pytest
 
 from pants_kolla.core.jinja_render import TemplateRenderError
@@ -23,7 +25,7 @@ RUN usermod {{ name }}
 
 
 def kolla_render(
-    template: str, overrides: list[TemplateOverride] = (), repos_yaml: str | None = None, **settings
+    template: str, overrides: Sequence[TemplateOverride] = (), repos_yaml: str | None = None, **settings
 ) -> str:
     context = KollaSettings(**settings).context("cron", "", kolla_users())
     repos = load_repos(default_repos_yaml(), repos_yaml)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 from pants.engine.addresses import Address
 
@@ -10,17 +13,29 @@ from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.template_context import template_context
 from pants_kolla.core.users import DEFAULT_USERS, UsersOptionError, validated_users
 
-CRON = ImageNode(Address("images/cron"), "infra", "images/base", "cron")
-KEYSTONE = ImageNode(
-    Address("images/keystone", parameters={"install_type": "source"}), "source", "p", "keystone"
+CRON = ImageNode(
+    address=Address("images/cron"), install_type="infra", parent_spec="images/base", image_name="cron"
 )
-ROOT = ImageNode(Address("images/rootfs"), ROOTFS, None, "debian-bookworm-rootfs")
+KEYSTONE = ImageNode(
+    address=Address("images/keystone", parameters={"install_type": "source"}),
+    install_type="source",
+    parent_spec="p",
+    image_name="keystone",
+)
+ROOT = ImageNode(
+    address=Address("images/rootfs"),
+    install_type=ROOTFS,
+    parent_spec=None,
+    image_name="debian-bookworm-rootfs",
+)
 
 
-def naming(**kwargs) -> NamingScheme:
-    return NamingScheme(
-        **{"namespace": "kolla", "tag": "t", "base_distro": "debian", "infra_image_prefix": "", **kwargs}
-    )
+DEFAULT_NAMING = NamingScheme(namespace="kolla", tag="t", base_distro="debian", infra_image_prefix="")
+
+
+def naming(**changes: Any) -> NamingScheme:
+    """The default scheme with the given fields changed."""
+    return dataclasses.replace(DEFAULT_NAMING, **changes)
 
 
 def test_infra_images_are_renamed_by_default_with_infra_image_prefix() -> None:
@@ -37,7 +52,9 @@ def test_without_renaming_infra_images_get_distro_infra_prefix_but_rootfs_does_n
 
 
 def test_two_nodes_with_one_image_name_are_rejected() -> None:
-    other = ImageNode(Address("images/cron2"), "infra", "images/base", "cron")
+    other = ImageNode(
+        address=Address("images/cron2"), install_type="infra", parent_spec="images/base", image_name="cron"
+    )
     with pytest.raises(ImageGraphError) as e:
         naming().check_unique([CRON, other, KEYSTONE])
     message = str(e.value)
@@ -47,7 +64,10 @@ def test_two_nodes_with_one_image_name_are_rejected() -> None:
 
 def test_variants_of_one_target_have_distinct_names() -> None:
     binary = ImageNode(
-        Address("images/keystone", parameters={"install_type": "binary"}), "binary", "p", "keystone"
+        address=Address("images/keystone", parameters={"install_type": "binary"}),
+        install_type="binary",
+        parent_spec="p",
+        image_name="keystone",
     )
     naming().check_unique([KEYSTONE, binary, CRON])
 

@@ -27,6 +27,7 @@ from pants_kolla_tests.engine_fixture import FreshEngine
 from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
 from pants_kolla_tests.registry_fixture import free_port
 from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.tar_files import file_bytes
 from pants_kolla_tests.tiny_tree import image, write_rootfs_and_base
 
 IMAGES = ("tiny-rootfs", "base", "ok")
@@ -62,10 +63,10 @@ def link_engine(caches_base: Path, docker_host: str) -> None:
 
 
 def _members(layer: Path) -> dict[str, tuple]:
-    members = {}
+    members: dict[str, tuple] = {}
     with tarfile.open(layer) as tar:
         for m in tar:
-            data = tar.extractfile(m).read() if m.isfile() else b""
+            data = file_bytes(tar, m) if m.isfile() else b""
             members[m.name] = (
                 m.type,
                 oct(m.mode),
@@ -147,7 +148,7 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
 
         second = tiny_repo(tmp_path / "ci-2/elsewhere/repo", tag)
         with FreshEngine(tmp_path / "fresh-engine") as fresh:
-            link_engine(caches_base, fresh.docker_host)  # the worker host's engine is now a fresh one
+            link_engine(caches_base, fresh.docker_host)  # the worker host gets a fresh engine
             run2 = second.pants(
                 *worker.pants_options(caches_base),
                 *kolla,

@@ -22,7 +22,12 @@ RUN install {{ nova_api_packages | customizable("packages") | join(" ") }}
 
 
 def context(install_type: str) -> dict:
-    node = ImageNode(Address("images/nova-api"), install_type, "images/base", "nova-api")
+    node = ImageNode(
+        address=Address("images/nova-api"),
+        install_type=install_type,
+        parent_spec="images/base",
+        image_name="nova-api",
+    )
     return template_context(
         node,
         "kolla/base:master",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from pants_kolla_tests.repo_fixture import ScratchRepo
 
 MACROS = """{% macro add_binary_source_envs(install_type, install_metatype) -%}
@@ -53,7 +55,7 @@ def image(
     body: str,
     *,
     extra_build: str = "",
-    deps: list[str] = (),
+    deps: Sequence[str] = (),
     allowed_to_fail: bool = False,
 ) -> None:
     quoted = install_type if install_type.startswith("parametrize") else f'"{install_type}"'

@@ -29,6 +29,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO, Callable, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes
 
@@ -52,7 +53,7 @@ def print_log_tail(log_path: str, headline: str) -> None:
     print("\n".join(tail), file=sys.stderr)
 
 
-def cmd_rootfs(args) -> int:
+def cmd_rootfs(args: argparse.Namespace) -> int:
     if shutil.which("mmdebstrap") is None:
         print(
             f"mmdebstrap is not installed on {socket.gethostname()} (where this build ran): "
@@ -61,10 +62,28 @@ def cmd_rootfs(args) -> int:
         )
         return exit_codes.BUILD_FAILED
     rootfs_tar = os.path.abspath("rootfs.tar")
+    argv = mmdebstrap_argv(args, rootfs_tar)
+    returncode = run_mmdebstrap(args, argv)
+    if returncode != 0:
+        print_log_tail(args.log, f"mmdebstrap failed with exit code {returncode}")
+        return exit_codes.BUILD_FAILED
+    config = rootfs_config(args.epoch, " ".join(a for a in argv if a != rootfs_tar))
+    docker_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
+    return 0
+
+
+def mmdebstrap_argv(args: argparse.Namespace, rootfs_tar: str) -> list[str]:
+    """mmdebstrap's command line as logged, without the mirror's auth hooks; its last three arguments are
+    the suite, the tarball to write and the mirror."""
     argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
     if args.include:
         argv.append("--include=" + ",".join(args.include))
-    argv += [args.suite, rootfs_tar, args.mirror]
+    return argv + [args.suite, rootfs_tar, args.mirror]
+
+
+def run_mmdebstrap(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run mmdebstrap with the auth hooks and SOURCE_DATE_EPOCH, its output into the build log; return its
+    exit code."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(args.epoch)}
     with open(args.log, "w") as log:
         log.write("$ " + " ".join(argv) + "\n")
@@ -75,29 +94,24 @@ def cmd_rootfs(args) -> int:
             stderr=subprocess.STDOUT,
             env=env,
         )
-    if proc.returncode != 0:
-        print_log_tail(args.log, f"mmdebstrap failed with exit code {proc.returncode}")
-        return exit_codes.BUILD_FAILED
-    config = {
+    return proc.returncode
+
+
+def rootfs_config(epoch: int, created_by: str) -> dict:
+    """The image config of the one-layer rootfs image: Debian's default PATH and a shell."""
+    return {
         "architecture": "amd64",
         "os": "linux",
-        "created": docker_archive.iso(args.epoch),
+        "created": docker_archive.iso(epoch),
         "config": {
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "Cmd": ["/bin/bash"],
         },
-        "history": [
-            {
-                "created": docker_archive.iso(args.epoch),
-                "created_by": " ".join(a for a in argv if a != rootfs_tar),
-            }
-        ],
+        "history": [{"created": docker_archive.iso(epoch), "created_by": created_by}],
     }
-    docker_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
-    return 0
 
 
-def cmd_pull(args) -> int:
+def cmd_pull(args: argparse.Namespace) -> int:
     if shutil.which("skopeo") is None:
         print("skopeo is not installed: apt-get install -y skopeo", file=sys.stderr)
         return exit_codes.BUILD_FAILED
@@ -130,8 +144,8 @@ def cmd_pull(args) -> int:
 
 
 # apt's main auth file, not one in auth.conf.d/: the apt package ships that folder, and adding then
-# removing a file there changes its mtime, so a rootfs built while an auth file exists differed from one
-# built without (seen as remote and local rootfs IDs differing while another run had credentials).
+# removing a file there changes its mtime, so a rootfs built with an auth file would differ from one
+# built without (remote and local rootfs IDs would differ whenever only one of the runs had credentials).
 # mmdebstrap writes /etc/apt itself, so its mtime is clamped to SOURCE_DATE_EPOCH either way: no trace.
 APT_AUTH_IN_CHROOT = "/etc/apt/auth.conf"
 
@@ -149,7 +163,7 @@ def apt_auth_hooks(auth_file: str) -> list[str]:
 
 
 @contextmanager
-def timed(log, step: str):
+def timed(log: IO[str], step: str) -> Iterator[None]:
     """Log how long a step took: the build log then says where an image's time went."""
     start = time.monotonic()
     yield
@@ -169,7 +183,9 @@ class Built:
     parent_id: str = ""
 
 
-def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Built:
+def _build_once(
+    args: argparse.Namespace, context: str, build_args: dict, saved_dir: str, log: IO[str]
+) -> Built:
     if args.builder == "buildah":
         from pants_kolla.builder import buildah_build
 
@@ -192,7 +208,7 @@ def _build_once(args, context: str, build_args: dict, saved_dir: str, log) -> Bu
     return Built(client, image_id, parent_id)
 
 
-def _normalize(args, built: Built, saved_dir: str, log) -> str:
+def _normalize(args: argparse.Namespace, built: Built, saved_dir: str, log: IO[str]) -> str:
     """Write the reproducible archive of the build to `args.out`; return its image ID."""
     out, work = os.path.abspath(args.out), os.path.abspath(".")
     if built.client is not None:
@@ -225,7 +241,7 @@ def normalize_modes(context: str) -> None:
                 os.chmod(path, 0o755 if executable else 0o644)
 
 
-def cmd_build(args) -> int:
+def cmd_build(args: argparse.Namespace) -> int:
     context = os.path.abspath(args.context)
     # The kolla_image field rejects these when the BUILD file is parsed; a direct caller gets one line.
     malformed = [kv for kv in args.build_arg if "=" not in kv]
@@ -240,28 +256,38 @@ def cmd_build(args) -> int:
             built = _build_once(args, context, build_args, saved_dir, log)
         except BuildFailed as e:
             log.close()
-            with open(args.log, errors="replace") as f:
-                transient = bool(TRANSIENT.search(f.read()))
-            print_log_tail(args.log, f"The build failed{' (transient)' if transient else ''}: {e}")
-            # The rule retries transient failures ([kolla].retries), so the count is not in this key.
-            return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
+            return report_build_failure(args.log, e)
         image_id = _normalize(args, built, saved_dir, log)
         log.write(f"normalized image = {image_id}\n")
         if built.client is not None:
-            # Children build FROM the normalized image: load it now, while the engine surely holds its
-            # parent (only its own layers are sent), instead of in a separate process per image.
-            # `package` still checks the engine per run and loads from the archive when it lacks it.
-            from pants_kolla.builder import engine_build
-
-            with timed(log, "load the normalized image"):
-                engine_build.load(built.client, os.path.abspath(args.out), built.parent_id)
-            with timed(log, "remove the un-normalized image"):
-                engine_build.remove_build(built.client, built.image_id, image_id, built.parent_id)
+            _load_normalized(args, built, image_id, log)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
 
 
-def cmd_load(args) -> int:
+def report_build_failure(log_path: str, error: BuildFailed) -> int:
+    """Print the log's tail and return the exit code: TRANSIENT when the log shows a mirror hiccup."""
+    with open(log_path, errors="replace") as f:
+        transient = bool(TRANSIENT.search(f.read()))
+    print_log_tail(log_path, f"The build failed{' (transient)' if transient else ''}: {error}")
+    # The rule retries transient failures ([kolla].retries), so the count is not in this key.
+    return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
+
+
+def _load_normalized(args: argparse.Namespace, built: Built, image_id: str, log: IO[str]) -> None:
+    """Children build FROM the normalized image: load it into the engine at the end of its build, while
+    the engine surely holds its parent (only its own layers are sent), rather than in a separate process
+    per image. `package` also checks the engine per run and loads from the archive when it lacks it.
+    The un-normalized image the build made is removed."""
+    from pants_kolla.builder import engine_build
+
+    with timed(log, "load the normalized image"):
+        engine_build.load(built.client, os.path.abspath(args.out), built.parent_id)
+    with timed(log, "remove the un-normalized image"):
+        engine_build.remove_build(built.client, built.image_id, image_id, built.parent_id)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
     from pants_kolla.builder import engine_build
 
     client = engine_build.connect()
@@ -275,9 +301,52 @@ def cmd_load(args) -> int:
 
 
 def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "probe":
+        from pants_kolla.builder import tool_probe
+
+        return tool_probe.cmd_probe(args)
+    if args.command == "push":
+        from pants_kolla.builder import registry_push
+
+        return registry_push.cmd_push(args)
+    return run_image_step(args)
+
+
+def run_image_step(args: argparse.Namespace) -> int:
+    """Run `rootfs`, `pull`, `build` or `load`; an engine lost during `build` or `load` is reported in one
+    line with ENGINE_UNREACHABLE."""
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "rootfs": cmd_rootfs,
+        "pull": cmd_pull,
+        "build": cmd_build,
+        "load": cmd_load,
+    }
+    try:
+        return commands[args.command](args)
+    except Exception as e:
+        # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
+        # the rule reports how to start it instead of a traceback.
+        from pants_kolla.builder import engine_build
+
+        if args.command in ("rootfs", "pull") or not engine_build.is_connection_error(e):
+            raise
+        image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
+        print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
+        return exit_codes.ENGINE_UNREACHABLE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line the rules call: one subcommand per step, each with its flags."""
     parser = argparse.ArgumentParser(prog="pants-kolla-builder")
     sub = parser.add_subparsers(dest="command", required=True)
+    add_pull_and_rootfs(sub)
+    add_build(sub)
+    add_load_push_and_probe(sub)
+    return parser
 
+
+def add_pull_and_rootfs(sub: argparse._SubParsersAction) -> None:
     pull = sub.add_parser("pull")
     pull.add_argument("--image", required=True)
     pull.add_argument("--plain-http", action="store_true")
@@ -293,6 +362,8 @@ def main(argv: list[str]) -> int:
     rootfs.add_argument("--out", required=True)
     rootfs.add_argument("--log", required=True)
 
+
+def add_build(sub: argparse._SubParsersAction) -> None:
     build = sub.add_parser("build")
     build.add_argument("--builder", choices=("docker", "buildah"), required=True)
     build.add_argument("--builder-version", default="", help="Only here to be part of the cache key.")
@@ -306,6 +377,8 @@ def main(argv: list[str]) -> int:
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)
 
+
+def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:
     load = sub.add_parser("load")
     load.add_argument("--image", required=True)
     load.add_argument("--base-id", default="", help="The image's parent ID: its layers need not be sent.")
@@ -321,30 +394,6 @@ def main(argv: list[str]) -> int:
 
     probe = sub.add_parser("probe")
     probe.add_argument("--out", required=True)
-
-    args = parser.parse_args(argv)
-    if args.command == "probe":
-        from pants_kolla.builder import tool_probe
-
-        return tool_probe.cmd_probe(args)
-    if args.command == "push":
-        from pants_kolla.builder import registry_push
-
-        return registry_push.cmd_push(args)
-    try:
-        return {"rootfs": cmd_rootfs, "pull": cmd_pull, "build": cmd_build, "load": cmd_load}[args.command](
-            args
-        )
-    except Exception as e:
-        # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
-        # the rule reports how to start it instead of a traceback.
-        from pants_kolla.builder import engine_build
-
-        if args.command in ("rootfs", "pull") or not engine_build.is_connection_error(e):
-            raise
-        image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
-        print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
-        return exit_codes.ENGINE_UNREACHABLE
 
 
 if __name__ == "__main__":

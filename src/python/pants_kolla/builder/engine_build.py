@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import IO, Iterable
 
 from pants_kolla.builder import docker_archive, exit_codes, layer_tar
 
@@ -110,7 +111,6 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
     archive, so a name in the engine never points at a half-made or unnormalized image."""
     import docker.errors
 
-    image_id = None
     try:
         # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
         # like buildah's chroot isolation, without NAT).
@@ -124,23 +124,31 @@ def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
             buildargs=build_args or None,
             nocache=not use_cache,
         )
-        for chunk in stream:
-            if "stream" in chunk:
-                log.write(chunk["stream"])
-            elif "status" in chunk:
-                log.write(chunk["status"] + "\n")
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-            if "error" in chunk:
-                log.write("ERROR: " + chunk["error"].rstrip() + "\n")
-                raise BuildFailed(chunk["error"].strip())
-            log.flush()
+        image_id = _follow_build(stream, log)
     except docker.errors.APIError as e:
         log.write(f"ERROR: {e}\n")
         raise BuildFailed(str(e))
     if image_id is None:
         client.ping()  # a stream cut short by a dying engine raises here (the caller reports it as lost)
         raise BuildFailed("the engine reported no image ID for the build")
+    return image_id
+
+
+def _follow_build(stream: Iterable[dict], log: IO[str]) -> str | None:
+    """Copy the build's output to the log as it comes; return the image ID the engine reports, if any.
+    Raises BuildFailed on the engine's first error."""
+    image_id: str | None = None
+    for chunk in stream:
+        if "stream" in chunk:
+            log.write(chunk["stream"])
+        elif "status" in chunk:
+            log.write(chunk["status"] + "\n")
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+        if "error" in chunk:
+            log.write("ERROR: " + chunk["error"].rstrip() + "\n")
+            raise BuildFailed(chunk["error"].strip())
+        log.flush()
     return image_id
 
 
@@ -156,7 +164,7 @@ def remove_build(client, built_id: str, normalized_id: str, parent_id: str) -> N
 
     if built_id == normalized_id or not parent_id:
         return
-    chain = []
+    chain: list[str] = []
     current = built_id
     while current and current not in (parent_id, normalized_id) and len(chain) < 1000:
         image = _inspect(client, current)
@@ -207,7 +215,7 @@ def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
     """The image's config and its layers' overlay2 directories (bottom first), if readable here."""
     info = client.info()
     # Without the native overlay diff, the engine computes layer tars by comparing directories, and a
-    # layer directory is no longer what `docker save` would hand back.
+    # layer directory is not what `docker save` would hand back.
     native_diff = dict(info.get("DriverStatus") or []).get("Native Overlay Diff") == "true"
     if info.get("Driver") != "overlay2" or not native_diff:
         return None

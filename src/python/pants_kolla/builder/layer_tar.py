@@ -14,7 +14,7 @@ import os
 import stat
 import tarfile
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, Optional
+from typing import IO, Callable, Iterator, Optional
 
 # Files a package manager leaves behind that differ on every build and are never needed at runtime.
 VOLATILE_PREFIXES = (
@@ -55,90 +55,117 @@ class Entry:
     devmajor: int = 0
     devminor: int = 0
     xattrs: tuple[tuple[str, str], ...] = ()
-    open: Optional[Callable[[], BinaryIO]] = None
+    open: Optional[Callable[[], IO[bytes]]] = None
 
 
 def entries_from_tar(tar: tarfile.TarFile) -> Iterator[Entry]:
     for m in tar.getmembers():
         xattrs = tuple(sorted((k, v) for k, v in m.pax_headers.items() if k.startswith(XATTR_PREFIX)))
-        opener = (lambda m=m: tar.extractfile(m)) if m.isreg() else None
         kind = tarfile.REGTYPE if m.type == tarfile.AREGTYPE else m.type
         yield Entry(
-            m.name,
-            kind,
-            m.mode & 0o7777,
-            m.uid,
-            m.gid,
-            m.size,
-            int(m.mtime),
-            m.linkname,
-            m.devmajor,
-            m.devminor,
-            xattrs,
-            opener,
+            name=m.name,
+            type=kind,
+            mode=m.mode & 0o7777,
+            uid=m.uid,
+            gid=m.gid,
+            size=m.size,
+            mtime=int(m.mtime),
+            linkname=m.linkname,
+            devmajor=m.devmajor,
+            devminor=m.devminor,
+            xattrs=xattrs,
+            open=_member_opener(tar, m) if m.isreg() else None,
         )
+
+
+def _member_opener(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], IO[bytes]]:
+    def open_member() -> IO[bytes]:
+        data = tar.extractfile(member)
+        assert data is not None, f"{member.name} is a regular file: the tar has its bytes"
+        return data
+
+    return open_member
+
+
+def _file_opener(path: str) -> Callable[[], IO[bytes]]:
+    return lambda: open(path, "rb")
 
 
 def entries_from_dir(diff_dir: str) -> Iterator[Entry]:
     """The entries `docker save` would give for an overlay2 layer directory: moby's
     `archive.TarWithOptions(..., OverlayWhiteoutFormat)` walk, header by header."""
     seen_inodes: dict[tuple[int, int], str] = {}
-
-    def walk(rel: str) -> Iterator[str]:  # Go's filepath.Walk: lexical per directory, depth first
-        for name in sorted(os.listdir(os.path.join(diff_dir, rel) if rel else diff_dir)):
-            child = f"{rel}/{name}" if rel else name
-            yield child
-            if stat.S_ISDIR(os.lstat(os.path.join(diff_dir, child)).st_mode):
-                yield from walk(child)
-
-    for rel in walk(""):
+    for rel in _walk(diff_dir, ""):
         path = os.path.join(diff_dir, rel)
         st = os.lstat(path)
         kind = stat.S_IFMT(st.st_mode)
         if kind == stat.S_IFSOCK:
             continue  # moby logs "sockets not supported" and leaves them out
-        entry = Entry(
-            rel,
-            _TYPES[kind],
-            stat.S_IMODE(st.st_mode),
-            st.st_uid,
-            st.st_gid,
-            st.st_size if kind == stat.S_IFREG else 0,
-            st.st_mtime_ns // 1_000_000_000,
-            xattrs=_capability(path),
-        )
-        if kind == stat.S_IFLNK:
-            entry.linkname = os.readlink(path)
-        if kind in (stat.S_IFCHR, stat.S_IFBLK):
-            entry.devmajor, entry.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        if kind != stat.S_IFDIR and st.st_nlink > 1:
-            first = seen_inodes.setdefault((st.st_dev, st.st_ino), rel)
-            if first != rel:
-                entry.type, entry.linkname, entry.size = tarfile.LNKTYPE, first, 0
-        if kind == stat.S_IFCHR and st.st_rdev == 0:
-            # An overlay whiteout (a 0:0 device) becomes an empty `.wh.<name>` file.
-            head, _, tail = rel.rpartition("/")
-            entry.name = f"{head}/{WHITEOUT_PREFIX}{tail}" if head else WHITEOUT_PREFIX + tail
-            entry.type, entry.mode, entry.size, entry.devmajor, entry.devminor = (
-                tarfile.REGTYPE,
-                0o600,
-                0,
-                0,
-                0,
-            )
-        elif entry.type == tarfile.REGTYPE:
-            entry.open = lambda path=path: open(path, "rb")
+        entry = _entry_from_stat(rel, path, st, seen_inodes)
         yield entry
         if kind == stat.S_IFDIR and _getxattr(path, "trusted.overlay.opaque") == b"y":
-            yield Entry(
-                f"{rel}/{OPAQUE_WHITEOUT}",
-                tarfile.REGTYPE,
-                entry.mode & 0o777,
-                entry.uid,
-                entry.gid,
-                0,
-                OPAQUE_MTIME,
-            )
+            yield _opaque_marker(rel, entry)
+
+
+def _walk(diff_dir: str, rel: str) -> Iterator[str]:
+    """Go's filepath.Walk: lexical per directory, depth first; paths relative to `diff_dir`."""
+    for name in sorted(os.listdir(os.path.join(diff_dir, rel) if rel else diff_dir)):
+        child = f"{rel}/{name}" if rel else name
+        yield child
+        if stat.S_ISDIR(os.lstat(os.path.join(diff_dir, child)).st_mode):
+            yield from _walk(diff_dir, child)
+
+
+def _entry_from_stat(
+    rel: str, path: str, st: os.stat_result, seen_inodes: dict[tuple[int, int], str]
+) -> Entry:
+    """The header moby writes for one file of the layer directory. `seen_inodes` maps each inode with
+    several links to the first path it was seen at: the later paths become hard links to that one."""
+    kind = stat.S_IFMT(st.st_mode)
+    entry = Entry(
+        name=rel,
+        type=_TYPES[kind],
+        mode=stat.S_IMODE(st.st_mode),
+        uid=st.st_uid,
+        gid=st.st_gid,
+        size=st.st_size if kind == stat.S_IFREG else 0,
+        mtime=st.st_mtime_ns // 1_000_000_000,
+        xattrs=_capability(path),
+    )
+    if kind == stat.S_IFLNK:
+        entry.linkname = os.readlink(path)
+    if kind in (stat.S_IFCHR, stat.S_IFBLK):
+        entry.devmajor, entry.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    if kind != stat.S_IFDIR and st.st_nlink > 1:
+        first = seen_inodes.setdefault((st.st_dev, st.st_ino), rel)
+        if first != rel:
+            entry.type, entry.linkname, entry.size = tarfile.LNKTYPE, first, 0
+    if kind == stat.S_IFCHR and st.st_rdev == 0:
+        _make_whiteout(entry, rel)
+    elif entry.type == tarfile.REGTYPE:
+        entry.open = _file_opener(path)
+    return entry
+
+
+def _make_whiteout(entry: Entry, rel: str) -> None:
+    """An overlay whiteout (a 0:0 device) becomes an empty `.wh.<name>` file."""
+    head, _, tail = rel.rpartition("/")
+    entry.name = f"{head}/{WHITEOUT_PREFIX}{tail}" if head else WHITEOUT_PREFIX + tail
+    entry.type, entry.mode, entry.size, entry.devmajor, entry.devminor = tarfile.REGTYPE, 0o600, 0, 0, 0
+
+
+def _opaque_marker(rel: str, directory: Entry) -> Entry:
+    """The empty file moby adds inside an overlay directory marked opaque (it hides the lower layers'
+    contents of that directory)."""
+    return Entry(
+        name=f"{rel}/{OPAQUE_WHITEOUT}",
+        type=tarfile.REGTYPE,
+        mode=directory.mode & 0o777,
+        uid=directory.uid,
+        gid=directory.gid,
+        size=0,
+        mtime=OPAQUE_MTIME,
+    )
 
 
 _TYPES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import time
@@ -83,7 +84,7 @@ def push_with_retries(client, ref: str, retries: int) -> dict:
     raise AssertionError("unreachable")
 
 
-def cmd_push(args) -> int:
+def cmd_push(args: argparse.Namespace) -> int:
     client = engine_build.connect()
     check_insecure(client, args.registry, args.insecure)
     if engine_build.engine_has(client, args.image_id) is None:

@@ -6,6 +6,7 @@ the builds' cache keys) is the worker's tools, not the machine Pants runs on.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -42,7 +43,7 @@ def docker_version() -> tuple[str | None, str]:
         return None, f"{where} ({e})"
 
 
-def cmd_probe(args) -> int:
+def cmd_probe(args: argparse.Namespace) -> int:
     docker, docker_where = docker_version()
     report = {
         "host": socket.gethostname(),

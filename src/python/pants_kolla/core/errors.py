@@ -3,7 +3,10 @@ and the one way such an error names where it is: "file: target, field"."""
 
 from __future__ import annotations
 
-from pants.engine.addresses import Address
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the formatter reads addresses; core/ needs no Pants at run time
+    from pants.engine.addresses import Address
 
 
 class KollaError(Exception):

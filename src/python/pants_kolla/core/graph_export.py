@@ -30,10 +30,10 @@ def image_rows(graph: ImageGraph, naming: NamingScheme, selected: Iterable[Image
         parent = graph.parent_of(node.address)
         rows.append(
             ImageRow(
-                display(node.address),
-                node.install_type,
-                naming.ref(node),
-                naming.ref(parent) if parent else None,
+                address=display(node.address),
+                install_type=node.install_type,
+                ref=naming.ref(node),
+                parent_ref=naming.ref(parent) if parent else None,
             )
         )
     return sorted(rows, key=lambda r: r.ref)

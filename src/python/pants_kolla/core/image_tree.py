@@ -8,8 +8,9 @@ from typing import Iterable, Mapping
 from pants.engine.addresses import Address, AddressInput
 from pants.util.frozendict import FrozenDict
 
-from pants_kolla.core import dialects, install_types
+from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import KollaInputError, display, where
+from pants_kolla.core.install_types import PER_TYPE, InstallType
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
 ROOTFS = "rootfs"  # the `install_type` slot of a debian_rootfs node: infra-like, no parent
@@ -25,7 +26,7 @@ class ImageNode:
     install_type: str  # binary, source, infra, or ROOTFS
     parent_spec: str | None
     image_name: str
-    dialect: str = dialects.PANTS_KOLLA  # its tag's default depends on it (core/naming.py)
+    dialect: str = Dialect.PANTS_KOLLA.value  # its tag's default depends on it (core/naming.py)
 
     @property
     def is_rootfs(self) -> bool:
@@ -33,7 +34,7 @@ class ImageNode:
 
     @property
     def is_per_type(self) -> bool:
-        return self.install_type in install_types.PER_TYPE
+        return self.install_type in PER_TYPE
 
 
 def parent_target_address(node: ImageNode) -> Address:
@@ -113,9 +114,9 @@ class ImageGraph:
 
     @staticmethod
     def _check_edge(child: ImageNode, parent: ImageNode) -> None:
-        if parent.is_rootfs or parent.install_type == install_types.INFRA:
+        if parent.is_rootfs or parent.install_type == InstallType.INFRA:
             return
-        if child.install_type == install_types.INFRA:
+        if child.install_type == InstallType.INFRA:
             raise ImageGraphError(
                 f"{where(child.address, 'parent')}: infra image `{display(child.address)}` has parent "
                 f"`{display(parent.address)}` whose install_type is `{parent.install_type}`. Infra images "

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from pants_kolla.core import dialects, field_checks
+from pants_kolla.core import field_checks
+from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import display, where
 from pants_kolla.core.image_tree import ImageGraphError, ImageNode
 
@@ -25,7 +26,7 @@ class NamingScheme:
     kolla_tag: str = ""  # the tag of `dialect="kolla"` images when it differs (kolla-build's default shape)
 
     def tag_of(self, node: ImageNode) -> str:
-        return self.kolla_tag if node.dialect == dialects.KOLLA and self.kolla_tag else self.tag
+        return self.kolla_tag if node.dialect == Dialect.KOLLA and self.kolla_tag else self.tag
 
     def prefix(self, node: ImageNode) -> str:
         if node.is_per_type or (not self.rename_infra_images and not node.is_rootfs):

@@ -19,7 +19,8 @@ from typing import Iterable, Mapping
 import jinja2
 from jinja2 import nodes
 
-from pants_kolla.core import dialects, install_types
+from pants_kolla.core.dialects import Dialect
+from pants_kolla.core.install_types import InstallType
 
 TAILOR_TODO = "TODO(pants tailor)"
 PARENT_TODO = f"{TAILOR_TODO}: address of the parent image"
@@ -133,9 +134,9 @@ def guessed_fields(
         nearest = _nearest_in_tree(folder, folders.get(name, [])) if name and folders else None
         parent = nearest or (os.path.join(os.path.dirname(folder), name) if name else PARENT_TODO)
     fields = {
-        "install_type": INSTALL_TYPE_TODO if _USES_INSTALL_TYPE.search(template) else install_types.INFRA,
+        "install_type": INSTALL_TYPE_TODO if _USES_INSTALL_TYPE.search(template) else InstallType.INFRA.value,
         "parent": parent,
     }
     if is_kolla_dialect(template):
-        fields["dialect"] = dialects.KOLLA
+        fields["dialect"] = Dialect.KOLLA.value
     return fields

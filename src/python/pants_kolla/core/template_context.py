@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pants_kolla.core import install_types
 from pants_kolla.core.image_tree import ImageNode
+from pants_kolla.core.install_types import InstallType
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.users import DEFAULT_USERS
 
@@ -36,5 +36,5 @@ def template_context(
     }
     if node.is_per_type:
         context["install_type"] = node.install_type
-        context["install_metatype"] = install_types.METATYPES[node.install_type]
+        context["install_metatype"] = InstallType(node.install_type).metatype
     return context

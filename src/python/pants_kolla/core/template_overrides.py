@@ -66,7 +66,8 @@ def chain_overrides(template_path: str, overrides: Sequence[TemplateOverride]) -
     return parent, templates
 
 
-def _customization_names(context: Mapping[str, Any], call_type: str) -> list[str]:
+def _customization_names(context: Any, call_type: str) -> list[str]:
+    # `context`: Jinja's template context, which reads like a mapping.
     """Most specific first: `<image>_<install type>_<call>_`, then `<image>_<call>_` (Kolla's own).
     Infra images have no install type, so only the second applies and they render the same for all."""
     image = str(context["image_name"]).replace("-", "_")

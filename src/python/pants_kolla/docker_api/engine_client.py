@@ -30,7 +30,7 @@ TIMEOUT_SECONDS = 60
 
 
 class EngineApiError(Exception):
-    def __init__(self, message: str, endpoint: object = "", reason: str = "") -> None:
+    def __init__(self, message: str, endpoint: Endpoint | str = "", reason: str = "") -> None:
         super().__init__(message)
         self.endpoint = endpoint  # where it happened, and what went wrong there (for the user)
         self.reason = reason or message
@@ -67,7 +67,7 @@ class Endpoint:
 
 def as_endpoint(endpoint: Endpoint | str) -> Endpoint:
     """A plain host URL (tests, a remote worker's engine) is an endpoint without TLS."""
-    return endpoint if isinstance(endpoint, Endpoint) else Endpoint(endpoint)
+    return endpoint if isinstance(endpoint, Endpoint) else Endpoint(host=endpoint)
 
 
 def resolve(env: Mapping[str, str]) -> Endpoint:
@@ -98,9 +98,18 @@ def resolve(env: Mapping[str, str]) -> Endpoint:
         return _checked(_from_env({k: v for k, v in env.items() if k != "DOCKER_CONTEXT"}))
     tls = context.TLSConfig
     if tls is None:
-        return _checked(Endpoint(context.Host or DEFAULT_HOST, context=context.Name))
+        return _checked(Endpoint(host=context.Host or DEFAULT_HOST, context=context.Name))
     cert, key = tls.cert or ("", "")
-    return _checked(Endpoint(context.Host, tls.ca_cert or "", cert, key, bool(tls.verify), context.Name))
+    return _checked(
+        Endpoint(
+            host=context.Host,
+            ca_cert=tls.ca_cert or "",
+            client_cert=cert,
+            client_key=key,
+            tls_verify=bool(tls.verify),
+            context=context.Name,
+        )
+    )
 
 
 def _from_env(env: Mapping[str, str]) -> Endpoint:
@@ -121,9 +130,11 @@ def _from_env(env: Mapping[str, str]) -> Endpoint:
     host = params.get("base_url") or DEFAULT_HOST
     tls = params.get("tls")
     if not tls:
-        return Endpoint(host)
+        return Endpoint(host=host)
     cert, key = tls.cert or ("", "")
-    return Endpoint(host, tls.ca_cert or "", cert, key, bool(tls.verify))
+    return Endpoint(
+        host=host, ca_cert=tls.ca_cert or "", client_cert=cert, client_key=key, tls_verify=bool(tls.verify)
+    )
 
 
 def _checked(endpoint: Endpoint) -> Endpoint:

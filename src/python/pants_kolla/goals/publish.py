@@ -28,7 +28,6 @@ from pants.core.goals.publish import (
     PublishProcesses,
     PublishRequest,
 )
-from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.process import InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -68,27 +67,11 @@ def registry_refs(registry: str, ref: str, extra_tags: tuple[str, ...]) -> tuple
     return (f"{registry}/{ref}", *(f"{registry}/{repository}:{t}" for t in extra_tags))
 
 
-async def _publish(
-    address: Address, extra_tags: tuple[str, ...], kolla: KollaSubsystem, builder: BuilderPex
-) -> PublishProcesses:
-    result = await Get(ImageBuildResult, BuildImageRequest(address))  # memoized: `package` built it
-    built = result.image
-    if built is None:  # only reachable for allowed_to_fail images: `package` failed the run otherwise
-        return PublishProcesses(
-            [PublishPackages(names=(result.ref,), description="(not built: nothing to push)")]
-        )
-    if not kolla.registry:
-        return PublishProcesses(
-            [PublishPackages(names=(built.ref,), description="(no `[kolla].registry` is set)")]
-        )
-    refs = registry_refs(kolla.registry.rstrip("/"), built.ref, extra_tags)
-    engine, env = await MultiGet(
-        Get(EngineEndpoint), Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
-    )
+def _push_argv(image_id: str, refs: tuple[str, ...], kolla: KollaSubsystem) -> tuple[str, ...]:
     argv = [
         "push",
         "--image-id",
-        built.image_id,
+        image_id,
         "--registry",
         kolla.registry,
         "--retries",
@@ -98,31 +81,41 @@ async def _publish(
         argv.append("--insecure")
     for ref in refs:
         argv += ["--dest", ref]
-    process = await Get(
-        Process,
-        BuilderProcess(
-            pex=builder.pex,
-            argv=tuple(argv),
-            description=f"Pushing {', '.join(refs)}",
-            engine_env=engine.env,
-            extra_env=FrozenDict(env),
-            append_only_caches=engine.append_only_caches,
-        ),
-    )
-    return PublishProcesses(
-        [
-            PublishPackages(
-                names=refs, process=InteractiveProcess.from_process(process), description=kolla.registry
-            )
-        ]
-    )
+    return tuple(argv)
+
+
+def _nothing_to_push(ref: str, why: str) -> PublishProcesses:
+    return PublishProcesses([PublishPackages(names=(ref,), description=why)])
 
 
 @rule(desc="Publish a Kolla image")
 async def publish_kolla_image(
     request: PublishKollaImageRequest, kolla: KollaSubsystem, builder: BuilderPex
 ) -> PublishProcesses:
-    return await _publish(request.field_set.address, request.field_set.extra_tags.value or (), kolla, builder)
+    # Memoized: `package` built it.
+    result = await Get(ImageBuildResult, BuildImageRequest(request.field_set.address))
+    built = result.image
+    if built is None:  # only reachable for allowed_to_fail images: `package` failed the run otherwise
+        return _nothing_to_push(result.ref, "(not built: nothing to push)")
+    if not kolla.registry:
+        return _nothing_to_push(built.ref, "(no `[kolla].registry` is set)")
+    refs = registry_refs(kolla.registry.rstrip("/"), built.ref, request.field_set.extra_tags.value or ())
+    engine, env = await MultiGet(
+        Get(EngineEndpoint), Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
+    )
+    process = await Get(
+        Process,
+        BuilderProcess(
+            pex=builder.pex,
+            argv=_push_argv(built.image_id, refs, kolla),
+            description=f"Pushing {', '.join(refs)}",
+            engine_env=engine.env,
+            extra_env=FrozenDict(env),
+            append_only_caches=engine.append_only_caches,
+        ),
+    )
+    interactive = InteractiveProcess.from_process(process)
+    return PublishProcesses([PublishPackages(names=refs, process=interactive, description=kolla.registry)])
 
 
 def rules():

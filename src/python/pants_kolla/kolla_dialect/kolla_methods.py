@@ -119,8 +119,8 @@ def _deb_enable(name: str, repo: Mapping[str, Any], codename: str, backed_up: se
     return command
 
 
-def jinja_functions(repos: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
-    """The globals kolla-build gives templates, `handle_repos`/`cleanup_repos` reading `repos`."""
+def _handle_repos(repos: Mapping[str, Any]) -> Callable[..., str]:
+    """kolla-build's `handle_repos(reponames, mode)`: enable the named repositories of `repos`."""
 
     @jinja2.pass_context
     def handle_repos(context: Any, reponames: Any, mode: str) -> str:
@@ -144,6 +144,12 @@ def jinja_functions(repos: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
                     commands += " && "
         return f"RUN {commands}" if commands else commands
 
+    return handle_repos
+
+
+def _cleanup_repos(repos: Mapping[str, Any]) -> Callable[..., str]:
+    """kolla-build's `cleanup_repos()`: restore what `handle_repos` enabled for the build only."""
+
     @jinja2.pass_context
     def cleanup_repos(context: Any) -> str:
         package_type = _require_deb(context, "cleanup_repos")
@@ -160,10 +166,15 @@ def jinja_functions(repos: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
             return ""
         return "RUN " + " \\\n    && ".join([*cmds, f"rm -rf {BACKUP_DIR}"])
 
+    return cleanup_repos
+
+
+def jinja_functions(repos: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The globals kolla-build gives templates, `handle_repos`/`cleanup_repos` reading `repos`."""
     return {
         "debian_package_install": debian_package_install,
-        "handle_repos": handle_repos,
-        "cleanup_repos": cleanup_repos,
+        "handle_repos": _handle_repos(repos),
+        "cleanup_repos": _cleanup_repos(repos),
         "raise_error": raise_error,
     }
 

@@ -48,7 +48,7 @@ def remove_stale(folder: str, written: Iterable[str]) -> list[str]:
     image_dir = os.path.join(folder, IMAGE_DIR)
     if not os.path.isdir(image_dir):
         return []
-    on_disk = []
+    on_disk: list[str] = []
     for root, _, files in os.walk(image_dir):
         on_disk.extend(os.path.relpath(os.path.join(root, name), folder) for name in files)
     try:

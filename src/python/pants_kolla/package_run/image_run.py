@@ -69,7 +69,8 @@ def _status(run: str, result: ImageBuildResult) -> ImageStatus:
     if result.status != ImageStatus.BUILT or result.metadata is None:
         return result.status
     # The source as recorded when the result was made: pantsd memoizes results across runs.
-    source = result.metadata.source(result.metadata.source_run_id)
+    # `source` takes Pants' RunId, a NewType of the int the metadata holds (pants.engine.internals).
+    source = result.metadata.source(result.metadata.source_run_id)  # type: ignore[arg-type]
     ran = source == ProcessResultMetadata.Source.RAN
     built_now = ran and run_registry.first_seen_in(run, (result.address, result.metadata.source_run_id))
     return ImageStatus.BUILT if built_now else ImageStatus.CACHED
@@ -85,33 +86,46 @@ def _check_names(run: str, naming: NamingScheme, graph: ImageGraph) -> None:
             naming.check_unique([first, node])
 
 
+def _stale_run(address: Address) -> ImageRun:
+    """What a rule asked for with an earlier session's token gets: nothing to report or write."""
+    return ImageRun(
+        outcome=ImageOutcome(name="", spec=address.spec, status=ImageStatus.CACHED),
+        build_error="",
+        folder="",
+        files=EMPTY_DIGEST,
+        status_line="",
+        load_error="",
+        log=EMPTY_DIGEST,
+        ancestor_refs=(),
+    )
+
+
 @rule(desc="Build, load and prepare a Kolla image's dist/ files", level=LogLevel.DEBUG)
 async def run_image(
     request: ImageRunRequest, kolla: KollaSubsystem, build_root: BuildRoot, dist_dir: DistDir
 ) -> ImageRun:
     address, naming = request.address, kolla.naming()
     if not (await Get(KollaRun)).is_current(request.run):
-        return ImageRun(ImageOutcome("", address.spec, ""), "", "", EMPTY_DIGEST, "", "", EMPTY_DIGEST, ())
+        return _stale_run(address)
     graph = await Get(ImageGraph, ImageGraphRequest((address,)))
     _check_names(request.run, naming, graph)
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
     result = await Get(ImageBuildResult, BuildImageRequest(address))
     outcome = ImageOutcome(
-        result.ref,
-        address.spec,
-        _status(request.run, result),
-        bool(wrapped.target.get(KollaAllowedToFailField).value),
+        name=result.ref,
+        spec=address.spec,
+        status=_status(request.run, result),
+        allowed_to_fail=bool(wrapped.target.get(KollaAllowedToFailField).value),
     )
-    node = graph.node(address)
     run = ImageRun(
-        outcome,
-        result.error,
-        naming.dist_dir(node),
-        EMPTY_DIGEST,
-        "",
-        "",
-        result.log,
-        tuple(sorted(naming.ref(n) for a, n in graph.nodes.items() if a != address)),
+        outcome=outcome,
+        build_error=result.error,
+        folder=naming.dist_dir(graph.node(address)),
+        files=EMPTY_DIGEST,
+        status_line="",
+        load_error="",
+        log=result.log,
+        ancestor_refs=tuple(sorted(naming.ref(n) for a, n in graph.nodes.items() if a != address)),
     )
     if not (result.ok or outcome.allowed_to_fail):
         return run
@@ -120,7 +134,10 @@ async def run_image(
         loaded = await Get(LoadedImage, LoadImageRequest(result.image))
         if loaded.error:
             return dataclasses.replace(run, load_error=loaded.error)
-    dist = await Get(DistImage, DistImageRequest(result, outcome.status, loaded, kolla.export_archives))
+    dist_request = DistImageRequest(
+        result=result, status=outcome.status, loaded=loaded, export_archives=kolla.export_archives
+    )
+    dist = await Get(DistImage, DistImageRequest, dist_request)
     # dist/ of the build root, like Pants' own goals: the process's working directory may be a subdirectory
     # (`cd images && ../pants --no-pantsd package ./cron`).
     dist_folder.remove_stale(os.path.join(build_root.path, dist_dir.relpath, run.folder), dist.paths)

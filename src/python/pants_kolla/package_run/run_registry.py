@@ -5,12 +5,12 @@ cancels the other members of the `package` goal's MultiGet as soon as one raises
 may raise only once every image of the run is built, which needs the run's images. The goal knows them
 (its target roots), but a rule cannot ask: rules under Pants' `PackageFieldSet` union see only the
 `EnvironmentName` param (the union's `in_scope_types`), never the goal's `Specs`. Re-reading the command
-line is what broke `--changed-since` before. Instead every package rule records its image here when it
+line would break `--changed-since`. Instead every package rule records its image here when it
 starts, and again when its image is done (built or failed, loaded, its dist/ files ready): the rule that
 finishes last writes the run's reports (package_run/run_report.py), and a failed image waits for the images
 recorded so far before it raises. A successful image waits for nobody, so a run's cost stays linear in
-its images (each rule asking for a summary of everything recorded so far was quadratic: 17 s for a
-no-op of 300 images).
+its images (each rule asking for a summary of everything recorded so far would be quadratic: 17 s for
+a no-op of 300 images).
 
 All of a goal's package rules start together (one MultiGet) and record their image as they start (after
 looking up the run's token), while a build that fails must first run a process (hundreds of milliseconds
@@ -39,7 +39,8 @@ def record(run: str, image: Hashable) -> None:
     with _lock:
         if run not in _images:
             for old in list(_images)[: max(0, len(_images) - _MAX_RUNS + 1)]:
-                for state in (_images, _finished, _claims, _reported):
+                states: tuple[dict[str, Any], ...] = (_images, _finished, _claims, _reported)
+                for state in states:
                     state.pop(old, None)
         _images.setdefault(run, {})[image] = None
 

@@ -180,7 +180,7 @@ async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> I
             output_directories=("image",),
             engine_env=engine.env if engine else FrozenDict(),
             append_only_caches=FrozenDict(
-                {**(engine.append_only_caches if engine else {}), **run.append_only_caches}
+                {**(engine.append_only_caches if engine else FrozenDict()), **run.append_only_caches}
             ),
         ),
     )
@@ -191,17 +191,21 @@ async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> I
             + how_to_start_engine(engine.docker_host if engine else "?")
         )
     log = await Get(Digest, DigestSubset(result.output_digest, PathGlobs(["build.log"])))
-    outcome = dict(
-        address=run.address, ref=run.ref, log=log, dockerfile=run.dockerfile, metadata=result.metadata
+    failed = ImageBuildResult(
+        address=run.address,
+        ref=run.ref,
+        status=ImageStatus.FAILED,
+        image=None,
+        log=log,
+        dockerfile=run.dockerfile,
+        error=f"Building {run.ref} ({display(run.address)}) failed with exit code {result.exit_code}.\n"
+        + result.stderr.decode(errors="replace").strip(),
+        metadata=result.metadata,
     )
     if result.exit_code != 0:
-        error = (
-            f"Building {run.ref} ({display(run.address)}) failed with exit code {result.exit_code}.\n"
-            f"{result.stderr.decode(errors='replace').strip()}"
-        )
-        return ImageBuildResult(status=ImageStatus.FAILED, image=None, error=error, **outcome)
+        return failed
     image = await _built_image(result.output_digest, run.ref, run.parent)
-    return ImageBuildResult(status=ImageStatus.BUILT, image=image, **outcome)
+    return dataclasses.replace(failed, status=ImageStatus.BUILT, image=image, error="")
 
 
 async def _root_image_run(address: Address, ref: str, target: Target, kolla: KollaSubsystem) -> _BuilderRun:

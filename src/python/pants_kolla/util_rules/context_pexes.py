@@ -19,7 +19,7 @@ from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestEntries, F
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import Targets, WrappedTarget, WrappedTargetRequest
 
-from pants_kolla.core import install_types
+from pants_kolla.core.install_types import InstallType
 from pants_kolla.target_types import KollaInstallTypeField
 
 
@@ -44,7 +44,7 @@ async def context_pexes(request: ContextPexRequest) -> ContextPexes:
     wrapped = await Get(
         WrappedTarget, WrappedTargetRequest(request.image, description_of_origin="pants-kolla")
     )
-    if wrapped.target[KollaInstallTypeField].value != install_types.SOURCE:
+    if wrapped.target[KollaInstallTypeField].value != InstallType.SOURCE:
         return ContextPexes(EMPTY_DIGEST)
     packages = await MultiGet(Get(BuiltPackage, PackageFieldSet, fs) for fs in field_sets)
     entries = await MultiGet(Get(DigestEntries, Digest, p.digest) for p in packages)

@@ -12,7 +12,7 @@ then (is it there, its version) is asked on the worker, by a process, not here.
 A TLS endpoint (`DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, or a docker context's TLS material) is handed over
 the same way: its certificate files are linked into the named cache under a folder named after the
 endpoint's host, and the builder gets `DOCKER_CERT_PATH` relative to its sandbox. `DOCKER_HOST=tcp://...`
-itself stays in the env (and so in the key) as before; no host path does.
+itself stays in the env (and so in the key); no host path does.
 """
 
 from __future__ import annotations
@@ -84,11 +84,11 @@ def worker_engine(tools: WorkerTools) -> EngineEndpoint:
             f'`[kolla].builder = "buildah"` (buildah and mmdebstrap on the workers).'
         )
     return EngineEndpoint(
-        f"the engine of {tools.where}",
-        FrozenDict({"KOLLA_ENGINE_SOCKET": ENGINE_SANDBOX_SOCKET}),
-        FrozenDict({ENGINE_NAMED_CACHE: os.path.dirname(ENGINE_SANDBOX_SOCKET)}),
-        tools.docker,
-        tools.host,
+        docker_host=f"the engine of {tools.where}",
+        env=FrozenDict({"KOLLA_ENGINE_SOCKET": ENGINE_SANDBOX_SOCKET}),
+        append_only_caches=FrozenDict({ENGINE_NAMED_CACHE: os.path.dirname(ENGINE_SANDBOX_SOCKET)}),
+        version=tools.docker,
+        remote_host=tools.host,
     )
 
 
@@ -134,18 +134,17 @@ async def probe_engine(global_options: GlobalOptions) -> EngineProbe:
         # The version enters every build's cache key: another engine may build differently.
         version = engine_client.ping(docker_host)
     except engine_client.EngineConfigError as e:
-        return EngineProbe(None, str(e), misconfigured=True)
+        return EngineProbe(endpoint=None, failure=str(e), misconfigured=True)
     except engine_client.EngineApiError as e:
         chosen = bool(env.get("DOCKER_HOST") or engine_client.as_endpoint(e.endpoint).context)
-        return EngineProbe(None, how_to_start_engine(e.endpoint, e.reason), chosen=chosen)
-    return EngineProbe(
-        EngineEndpoint(
-            docker_host,
-            builder_env(docker_host, str(global_options.named_caches_dir)),
-            FrozenDict({ENGINE_NAMED_CACHE: ENGINE_SANDBOX_DIR}),
-            version,
-        )
+        return EngineProbe(endpoint=None, failure=how_to_start_engine(e.endpoint, e.reason), chosen=chosen)
+    endpoint = EngineEndpoint(
+        docker_host=docker_host,
+        env=builder_env(docker_host, str(global_options.named_caches_dir)),
+        append_only_caches=FrozenDict({ENGINE_NAMED_CACHE: ENGINE_SANDBOX_DIR}),
+        version=version,
     )
+    return EngineProbe(endpoint=endpoint)
 
 
 @rule(desc="Check that the Docker engine answers", level=LogLevel.DEBUG)
@@ -155,6 +154,7 @@ async def engine_endpoint(remote: RemoteExecution) -> EngineEndpoint:
         return worker_engine(await Get(WorkerTools))
     probe = await Get(EngineProbe)
     probe.raise_failure()
+    assert probe.endpoint is not None  # no failure
     return probe.endpoint
 
 

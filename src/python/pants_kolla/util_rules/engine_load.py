@@ -61,15 +61,40 @@ def _tag_if_present(docker_host: engine_client.Endpoint, image: BuiltImage) -> b
 @rule(desc="Ask which engine names still hold")
 async def trusted_engine_names() -> TrustedEngineNames:
     engine = await Get(EngineEndpoint)
-    if (
-        engine.remote_host
-    ):  # a remote worker's engine: the load process asks it (see util_rules/remote_execution.py)
+    # A remote worker's engine: the load process asks it (util_rules/worker_probe.py).
+    if engine.remote_host:
         return TrustedEngineNames(engine.docker_host, frozenset(), None)
     names, token = engine_events.watch_for(engine.docker_host).snapshot()
     logger.debug(
-        f"Engine names trusted without asking: {len(names)} " "(no image event since a run checked them)"
+        f"Engine names trusted without asking: {len(names)} (no image event since a run checked them)"
     )
     return TrustedEngineNames(engine.docker_host, names, token)
+
+
+def _load_process(image: BuiltImage, engine: EngineEndpoint, builder: BuilderPex) -> BuilderProcess:
+    argv = (
+        "load",
+        "--image",
+        "image",
+        "--base-id",
+        image.parent_id,
+        "--tag",
+        image.ref,
+        "--out",
+        "loaded.json",
+    )
+    return BuilderProcess(
+        pex=builder.pex,
+        argv=argv,
+        description=f"Loading {image.ref} into the engine",
+        # An immutable input: linked into the sandbox, not copied (it can be gigabytes).
+        immutable_inputs=FrozenDict({"image": image.archive}),
+        output_files=("loaded.json",),
+        engine_env=engine.env,
+        append_only_caches=engine.append_only_caches,
+        cache_scope=ProcessCacheScope.PER_SESSION,
+        level=LogLevel.DEBUG,
+    )
 
 
 @rule(desc="Load an image into the Docker engine")
@@ -79,45 +104,17 @@ async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedIm
     if (image.ref, image.image_id) in trusted.names:
         return LoadedImage(image.ref, image.image_id)
     try:
-        if not engine.remote_host and _tag_if_present(engine.docker_host, image):
+        if not engine.remote_host and _tag_if_present(engine_client.as_endpoint(engine.docker_host), image):
             engine_events.record(trusted.docker_host, trusted.token, image.ref, image.image_id)
             return LoadedImage(image.ref, image.image_id)
     except engine_client.EngineApiError as e:
         return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
-    # The archive is an immutable input: linked into the sandbox, not copied (it can be gigabytes).
-    process = await Get(
-        Process,
-        BuilderProcess(
-            pex=builder.pex,
-            argv=(
-                "load",
-                "--image",
-                "image",
-                "--base-id",
-                image.parent_id,
-                "--tag",
-                image.ref,
-                "--out",
-                "loaded.json",
-            ),
-            description=f"Loading {image.ref} into the engine",
-            immutable_inputs=FrozenDict({"image": image.archive}),
-            output_files=("loaded.json",),
-            engine_env=engine.env,
-            append_only_caches=engine.append_only_caches,
-            cache_scope=ProcessCacheScope.PER_SESSION,
-            level=LogLevel.DEBUG,
-        ),
-    )
+    process = await Get(Process, BuilderProcess, _load_process(image, engine, builder))
     result = await Get(FallibleProcessResult, Process, process)
-    error = (
-        ""
-        if result.exit_code == 0
-        else (
-            f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n"
-            f"{result.stderr.decode(errors='replace').strip()}"
-        )
-    )
+    if result.exit_code == 0:
+        return LoadedImage(image.ref, image.image_id)
+    stderr = result.stderr.decode(errors="replace").strip()
+    error = f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n{stderr}"
     return LoadedImage(image.ref, image.image_id, error)
 
 

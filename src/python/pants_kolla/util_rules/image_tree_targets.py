@@ -44,13 +44,18 @@ def is_image(tgt: Target) -> bool:
 
 def image_node(tgt: Target) -> ImageNode:
     if isinstance(tgt, DebianRootfsTarget):
-        return ImageNode(tgt.address, ROOTFS, None, tgt[KollaImageNameField].value)
+        return ImageNode(
+            address=tgt.address,
+            install_type=ROOTFS,
+            parent_spec=None,
+            image_name=tgt[KollaImageNameField].value,
+        )
     return ImageNode(
-        tgt.address,
-        tgt[KollaInstallTypeField].value,
-        tgt[KollaParentField].value,
-        tgt[KollaImageNameField].value,
-        tgt[KollaDialectField].value,
+        address=tgt.address,
+        install_type=tgt[KollaInstallTypeField].value,
+        parent_spec=tgt[KollaParentField].value,
+        image_name=tgt[KollaImageNameField].value,
+        dialect=tgt[KollaDialectField].value,
     )
 
 

@@ -34,17 +34,9 @@ class MissingPrerequisites(KollaError):
 class BuildPrerequisites(PerSessionCheck):
     """Checked in every session: a tool may have been installed, or an engine started, since the last run."""
 
-    backend: BuilderBackend | None  # None when it could not be chosen: `missing` says why
-    missing: tuple[str, ...] = ()
+    backend: BuilderBackend | None  # None when it could not be chosen: `failure` says why
+    failure: str = ""  # every missing tool, one per line
     raises: ClassVar = MissingPrerequisites
-
-    @property
-    def failure(self) -> str:
-        if not self.missing:
-            return ""
-        return "Nothing was built: tools the builds need are missing.\n" + "\n".join(
-            f"- {m}" for m in self.missing
-        )
 
     def checked(self) -> BuilderBackend:
         self.raise_failure()
@@ -68,7 +60,12 @@ async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisit
         env = await Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"]))
         if not global_options.remote_cache_read and shutil.which("mmdebstrap", path=env.get("PATH")) is None:
             missing.append(MMDEBSTRAP_MISSING)
-    return BuildPrerequisites(backend, tuple(missing))
+    if not missing:
+        return BuildPrerequisites(backend=backend)
+    lines = "\n".join(f"- {m}" for m in missing)
+    return BuildPrerequisites(
+        backend=backend, failure=f"Nothing was built: tools the builds need are missing.\n{lines}"
+    )
 
 
 @dataclass(frozen=True)

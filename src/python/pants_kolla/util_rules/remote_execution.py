@@ -59,13 +59,13 @@ async def remote_execution(
         env_tgt.val is not None and env_tgt.val.has_field(RemotePlatformField)
     )
     if not remote:
-        return RemoteExecution(False, "")
+        return RemoteExecution(remote=False, address="")
     address = global_options.remote_execution_address or ""
     store = global_options.remote_store_address or ""
     problem = unreachable(address, "--remote-execution-address")
     if not problem and store and store != address:
         problem = unreachable(store, "--remote-store-address")
-    return RemoteExecution(True, address, problem)
+    return RemoteExecution(remote=True, address=address, failure=problem)
 
 
 def rules():

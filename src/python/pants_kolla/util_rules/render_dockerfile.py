@@ -17,7 +17,7 @@ from pants.engine.target import (
     WrappedTargetRequest,
 )
 
-from pants_kolla.core import dialects
+from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import KollaInputError, display, file_text, where
 from pants_kolla.core.image_tree import ImageGraphError, ImageNode
 from pants_kolla.core.jinja_render import TemplateRenderError, render_template
@@ -50,6 +50,33 @@ class RenderedDockerfile:
     digest: Digest  # a single file named `Dockerfile`
 
 
+async def _templates(
+    address: Address, template_path: str, library_addresses: TemplateLibraries
+) -> dict[str, str]:
+    """The image's template and every template of its libraries, by path, read as text."""
+    libraries = await Get(Targets, Addresses(library_addresses.addresses))
+    library_sources = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField])) for t in libraries
+    )
+    # Read the template by path rather than by hydrating the field: a missing file then gets our error.
+    contents = await MultiGet(
+        Get(DigestContents, PathGlobs([template_path])),
+        *(Get(DigestContents, Digest, h.snapshot.digest) for h in library_sources),
+    )
+    if not contents[0]:
+        raise KollaInputError(f"{where(address, 'template')}: `{template_path}` does not exist.")
+    templates = library_templates(
+        (
+            (lib.address.spec, fc.path, file_text(fc.content, fc.path, where(lib.address, "sources")))
+            for lib, c in zip(libraries, contents[1:])
+            for fc in c
+        ),
+        origin=where(address, "dependencies"),
+    )
+    templates[template_path] = file_text(contents[0][0].content, template_path, where(address, "template"))
+    return templates
+
+
 @rule(desc="Render a Kolla Dockerfile template")
 async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsystem) -> RenderedDockerfile:
     naming = kolla.naming()
@@ -63,40 +90,20 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
     assert parent is not None, "rootfs targets are not rendered"
     # Names (options included) are in templates' context: a bad one is named before anything renders.
     naming.check_unique([node, parent])
-    libraries = await Get(Targets, Addresses(library_addresses.addresses))
     template_path = wrapped.target[KollaTemplateField].file_path
     overrides = await _template_overrides(wrapped.target, kolla)
-    # Read the template by path rather than by hydrating the field: a missing file then gets our error.
-    library_sources = await MultiGet(
-        Get(HydratedSources, HydrateSourcesRequest(t[KollaTemplateLibrarySourcesField])) for t in libraries
-    )
-    contents = await MultiGet(
-        Get(DigestContents, PathGlobs([template_path])),
-        *(Get(DigestContents, Digest, h.snapshot.digest) for h in library_sources),
-    )
-    if not contents[0]:
-        raise KollaInputError(f"{where(request.address, 'template')}: `{template_path}` does not exist.")
+    templates = await _templates(request.address, template_path, library_addresses)
     origin = f"`{display(request.address)}`"
-    templates = library_templates(
-        (
-            (lib.address.spec, fc.path, file_text(fc.content, fc.path, where(lib.address, "sources")))
-            for lib, c in zip(libraries, contents[1:])
-            for fc in c
-        ),
-        origin=where(request.address, "dependencies"),
-    )
-    templates[template_path] = file_text(
-        contents[0][0].content, template_path, where(request.address, "template")
-    )
-
-    if node.dialect == dialects.KOLLA:
+    if node.dialect == Dialect.KOLLA:
         text = await render_kolla_dialect(
             node, parent, naming, kolla, kolla.validated_users(), template_path, templates, overrides, origin
         )
     else:
         text = _render_pants_kolla(node, parent, naming, kolla, template_path, templates, overrides, origin)
     digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
-    return RenderedDockerfile(request.address, template_path, text, digest)
+    return RenderedDockerfile(
+        address=request.address, template_path=template_path, content=text, digest=digest
+    )
 
 
 def _render_pants_kolla(
@@ -125,7 +132,7 @@ def _render_pants_kolla(
 async def _read_overrides(paths: tuple[str, ...], origin: str) -> list[TemplateOverride]:
     """In the listed order (a glob's matches sorted), which is the order they chain in."""
     contents = await MultiGet(Get(DigestContents, PathGlobs([path])) for path in paths)
-    overrides = []
+    overrides: list[TemplateOverride] = []
     for path, matched in zip(paths, contents):
         if not matched:
             raise KollaInputError(f"{origin}: `{path}` does not exist.")
