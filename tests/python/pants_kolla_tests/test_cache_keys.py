@@ -1,5 +1,6 @@
-"""Cache keys hold what a build's output depends on and nothing else, and rebuilds leave nothing but
-their final images in the engine: a nested Pants on a tiny tree, the real engine, real mmdebstrap."""
+"""Cache keys hold what a build's output depends on and nothing else, and rebuilds leave their final
+images plus one set of step images per target in the engine: a nested Pants on a tiny tree, the real
+engine, real mmdebstrap."""
 
 from __future__ import annotations
 
@@ -57,30 +58,50 @@ def test_retries_are_not_in_the_cache_key(repo) -> None:
     assert run.built == []
 
 
-def test_ten_leaf_rebuilds_leave_only_their_final_images_in_the_engine(repo, docker_client) -> None:
-    """Every image a build step makes carries the leaf's first LABEL: after ten rebuilds, the engine
-    holds exactly the ten normalized leaves with it (no un-normalized image, no intermediate step).
+def _package_leaf(repo: ScratchRepo, steps: str, *flags: str) -> str:
+    """Package the leaf with `steps` as its template's body, through pantsd (Pants starts once); return
+    the image ID it built."""
+    image(repo, "leaf", "infra", "images/base", steps)
+    run = repo.pants(*flags, "package", "images/leaf", pantsd=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # The layer-cache option is in every build's key: turning it off builds base again too.
+    built = [repo.ref("base"), repo.ref("leaf")] if flags else [repo.ref("leaf")]
+    assert run.built == built
+    assert run.stderr.count("Kolla images:") == 1, run.stderr[-3000:]
+    report = json.loads(repo.read("dist/kolla-summary.json"))
+    assert [b["name"] for b in report["built"]] == [repo.ref("leaf")] and report["cached"] == []
+    return repo.dist_image_id("leaf")
+
+
+def test_leaf_edits_reuse_the_engine_cache_and_keep_one_set_of_step_images(repo, docker_client) -> None:
+    """Every image a build step makes carries the leaf's first LABEL. Twenty one-line edits of the leaf's
+    last step: each rebuild takes its unchanged first step from the engine's layer cache, and the engine
+    holds the twenty normalized leaves plus one set of step images, the last build's (the LABEL step and
+    the last RUN step), not twenty. With the layer cache off, a build leaves no step image at all.
     With pantsd, each run reports once and counts its own build as built: Pants asks again for the
     last run's per-session results when it checks that run's memoized rules (package_run/run_token.py)."""
     run_label = f"kolla-test-{uuid.uuid4().hex[:10]}"
     finals = set()
     try:
-        for i in range(10):
-            image(
-                repo, "leaf", "infra", "images/base", f'LABEL {run_label}="{i}"\nRUN echo {i} > /leaf.txt\n'
+        for i in range(20):
+            finals.add(_package_leaf(repo, f'LABEL {run_label}="leaf"\nRUN echo {i} > /leaf.txt\n'))
+            if i:
+                assert "Using cache" in repo.read("dist/images/leaf/build.log"), repo.read(
+                    "dist/images/leaf/build.log"
+                )
+        labelled = {i.id for i in docker_client.images.list(all=True, filters={"label": run_label})}
+        assert len(finals) == 20 and finals <= labelled
+        assert len(labelled - finals) == 2, labelled - finals
+
+        finals.add(
+            _package_leaf(
+                repo, f'LABEL {run_label}="leaf"\nRUN echo off > /leaf.txt\n', "--no-kolla-engine-layer-cache"
             )
-            run = repo.pants("package", "images/leaf", pantsd=True)  # pantsd: Pants starts once
-            assert run.returncode == 0, run.stderr[-3000:]
-            assert run.built == [repo.ref("leaf")]
-            assert run.stderr.count("Kolla images:") == 1, run.stderr[-3000:]
-            report = json.loads(repo.read("dist/kolla-summary.json"))
-            assert [b["name"] for b in report["built"]] == [repo.ref("leaf")] and report["cached"] == []
-            finals.add(repo.dist_image_id("leaf"))
+        )
     finally:
         stop_pantsd(repo.root)
-    labelled = docker_client.images.list(all=True, filters={"label": run_label})
-    assert {i.id for i in labelled} == finals
-    assert len(finals) == 10
+    labelled = {i.id for i in docker_client.images.list(all=True, filters={"label": run_label})}
+    assert labelled == finals
 
 
 class FlakyMirror(http.server.ThreadingHTTPServer):

@@ -54,7 +54,9 @@ def test_a_silent_step_longer_than_the_client_timeout_is_not_a_lost_engine(
     try:
         assert docker_client.images.get(image_id).labels["run"] == marker
     finally:
-        engine_build.remove_build(docker_client, image_id, "", sleeper_image)
+        engine_build.remove_images(
+            docker_client, engine_build.step_images(docker_client, image_id, "", sleeper_image)
+        )
 
 
 def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path, docker_client) -> None:
@@ -65,7 +67,9 @@ def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path, docke
     )
     steps = docker_client.images.list(all=True, filters={"label": f"run={marker}"})
     assert len(steps) == 3  # LABEL, RUN, LABEL: the classic builder keeps one image per step
-    engine_build.remove_build(docker_client, image_id, "", sleeper_image)
+    engine_build.remove_images(
+        docker_client, engine_build.step_images(docker_client, image_id, "", sleeper_image)
+    )
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(sleeper_image)  # the parent stays
 
@@ -81,7 +85,9 @@ def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path, doc
     child_id = build(
         tmp_path / "child", f'FROM {parent_id}\nLABEL run="{marker}"\n' f'RUN ["/bin/sleep", "0"]\n'
     )
-    engine_build.remove_build(docker_client, child_id, "", parent_id)
+    engine_build.remove_images(
+        docker_client, engine_build.step_images(docker_client, child_id, "", parent_id)
+    )
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(parent_id)  # the parent stays
     docker_client.api.remove_image(parent_id, noprune=True)

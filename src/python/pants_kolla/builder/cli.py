@@ -259,8 +259,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             return report_build_failure(args.log, e)
         image_id = _normalize(args, built, saved_dir, log)
         log.write(f"normalized image = {image_id}\n")
-        if built.client is not None:
-            _load_normalized(args, built, image_id, log)
+        steps = _load_normalized(args, built, image_id, log) if built.client is not None else []
+    if args.step_images_out:
+        # What the build leaves in the engine for its layer cache: its step images' IDs, newest first.
+        with open(args.step_images_out, "w") as f:
+            json.dump(steps, f)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
 
@@ -274,17 +277,23 @@ def report_build_failure(log_path: str, error: BuildFailed) -> int:
     return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
 
 
-def _load_normalized(args: argparse.Namespace, built: Built, image_id: str, log: IO[str]) -> None:
+def _load_normalized(args: argparse.Namespace, built: Built, image_id: str, log: IO[str]) -> list[str]:
     """Children build FROM the normalized image: load it into the engine at the end of its build, while
     the engine surely holds its parent (only its own layers are sent), rather than in a separate process
     per image. `package` also checks the engine per run and loads from the archive when it lacks it.
-    The un-normalized image the build made is removed."""
+    Returns the step images kept for the engine's layer cache (none when it is off: they are removed)."""
     from pants_kolla.builder import engine_build
 
     with timed(log, "load the normalized image"):
         engine_build.load(built.client, os.path.abspath(args.out), built.parent_id)
-    with timed(log, "remove the un-normalized image"):
-        engine_build.remove_build(built.client, built.image_id, image_id, built.parent_id)
+    steps = engine_build.step_images(built.client, built.image_id, image_id, built.parent_id)
+    if args.engine_cache:
+        # Kept for the engine's layer cache; the rule removes the previous build's set of this target.
+        log.write(f"step images kept = {len(steps)}\n")
+        return steps
+    with timed(log, "remove the un-normalized image and its steps"):
+        engine_build.remove_images(built.client, steps)
+    return []
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -373,6 +382,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--build-arg", action="append", default=[])
     build.add_argument("--epoch", type=int, required=True)
     build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false")
+    build.add_argument("--step-images-out", default="", help="write the IDs of the step images kept here")
     build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)

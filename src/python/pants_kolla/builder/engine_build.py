@@ -152,29 +152,31 @@ def _follow_build(stream: Iterable[dict], log: IO[str]) -> str | None:
     return image_id
 
 
-def remove_build(client, built_id: str, normalized_id: str, parent_id: str) -> None:
-    """Remove the un-normalized image a build made and the intermediate images of its steps: only the
-    normalized image is ever used (children build FROM it), so these would only fill the engine's disk,
-    by about one image per rebuild.
-
-    Each is removed without pruning, walking down to the image the build started FROM: the engine's own
-    pruning would go on through that parent too, since images are untagged until the run names them,
-    and children still to be built (and `package`'s tagging) need it."""
-    import docker.errors
-
+def step_images(client, built_id: str, normalized_id: str, parent_id: str) -> list[str]:
+    """The un-normalized image a build made and the intermediate images of its steps, walking down to
+    the image the build started FROM. Only the normalized image is ever used (children build FROM it);
+    these serve the engine's layer cache for the next edit of the same image, or are removed."""
     if built_id == normalized_id or not parent_id:
-        return
+        return []
     chain: list[str] = []
     current = built_id
     while current and current not in (parent_id, normalized_id) and len(chain) < 1000:
         image = _inspect(client, current)
         if image is None or image.get("RepoTags"):
-            break  # gone already, or named by someone: not ours to remove
+            break  # gone already, or named by someone: not ours
         chain.append(current)
         current = image.get("Parent", "")
-    if current != parent_id:
-        chain = chain[:1]  # the walk did not reach the parent: remove only the build's own image
-    for image_id in chain:
+    # A walk that did not reach the parent: only the build's own image is surely the build's.
+    return chain if current == parent_id else chain[:1]
+
+
+def remove_images(client, image_ids: list[str]) -> None:
+    """Remove images without pruning, newest first: the engine's own pruning would go on through the
+    image a build started FROM too, since images are untagged until the run names them, and children
+    still to be built (and `package`'s tagging) need it."""
+    import docker.errors
+
+    for image_id in image_ids:
         try:
             client.api.remove_image(image_id, force=False, noprune=True)
         except docker.errors.ImageNotFound:

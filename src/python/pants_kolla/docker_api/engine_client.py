@@ -269,6 +269,20 @@ def tag(endpoint: Endpoint | str, image: str, ref: str) -> None:
             raise EngineApiError(f"tagging {image} as {ref}: {e}") from e
 
 
+def remove_unused_images(endpoint: Endpoint | str, image_ids: list[str]) -> None:
+    """Remove each image without pruning what it stands on; one still in use (a child, a container, a
+    name) is kept by the engine, which is what a cache of step images wants."""
+    import docker.errors
+
+    endpoint = as_endpoint(endpoint)
+    with _engine_errors(endpoint):
+        for image in image_ids:
+            try:
+                _client(endpoint).remove_image(image, force=False, noprune=True)
+            except docker.errors.APIError:
+                pass  # gone already, or in use
+
+
 @contextmanager
 def image_events(endpoint: Endpoint | str, since: float) -> Iterator[Iterator[dict]]:
     """The engine's image events from `since` (a Unix time) on, as a blocking stream (closed when the

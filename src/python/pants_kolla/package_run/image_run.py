@@ -12,6 +12,7 @@ for with the last session's token, it does nothing (package_run/run_token.py say
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 from pants.base.build_root import BuildRoot
@@ -21,12 +22,14 @@ from pants.engine.fs import EMPTY_DIGEST, Digest
 from pants.engine.process import ProcessResultMetadata
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.option.global_options import GlobalOptions
 from pants.util.logging import LogLevel
 
 from pants_kolla.core.errors import KollaInputError
 from pants_kolla.core.image_tree import ImageGraph, ImageGraphError
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.run_summary import ImageOutcome, ImageStatus
+from pants_kolla.docker_api import engine_client, engine_step_images
 from pants_kolla.package_run import dist_folder, run_registry
 from pants_kolla.package_run.dist_image import DistImage, DistImageRequest
 from pants_kolla.package_run.run_token import KollaRun
@@ -34,9 +37,12 @@ from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaAllowedToFailField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_choice import BuilderBackend
+from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 from pants_kolla.util_rules.engine_load import LoadedImage, LoadImageRequest
 from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.per_session import PerSession
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +106,27 @@ def _stale_run(address: Address) -> ImageRun:
     )
 
 
+def _replace_step_images(result: ImageBuildResult, engine: EngineEndpoint, named_caches_dir: str) -> None:
+    """A build that ran in this run replaces its target's step images in the engine's layer cache (a
+    remote worker's engine is the worker's to clean)."""
+    if engine.remote_host:
+        return
+    endpoint = engine_client.as_endpoint(engine.docker_host)
+    try:
+        engine_step_images.replace_step_images(
+            named_caches_dir, endpoint, result.address.spec, result.step_images
+        )
+    except engine_client.EngineApiError as e:
+        logger.warning(f"The step images of {result.ref}'s previous build stay in the engine: {e}")
+
+
 @rule(desc="Build, load and prepare a Kolla image's dist/ files", level=LogLevel.DEBUG)
 async def run_image(
-    request: ImageRunRequest, kolla: KollaSubsystem, build_root: BuildRoot, dist_dir: DistDir
+    request: ImageRunRequest,
+    kolla: KollaSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+    global_options: GlobalOptions,
 ) -> ImageRun:
     address, naming = request.address, kolla.naming()
     if not (await Get(KollaRun)).is_current(request.run):
@@ -129,11 +153,14 @@ async def run_image(
     )
     if not (result.ok or outcome.allowed_to_fail):
         return run
+    engine = (await Get(BuilderBackend)).engine
     loaded = None
-    if result.image is not None and (await Get(BuilderBackend)).engine is not None:
+    if result.image is not None and engine is not None:
         loaded = await Get(LoadedImage, LoadImageRequest(result.image))
         if loaded.error:
             return dataclasses.replace(run, load_error=loaded.error)
+        if outcome.status == ImageStatus.BUILT:
+            _replace_step_images(result, engine, str(global_options.named_caches_dir))
     dist_request = DistImageRequest(
         result=result, status=outcome.status, loaded=loaded, export_archives=kolla.export_archives
     )

@@ -106,9 +106,11 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         help=softwrap(
             """
             Let the Docker engine reuse its own layer cache inside a build. Pants' cache decides what is
-            rebuilt either way, and each build removes its un-normalized image and step images once the
-            normalized image is loaded (they would only fill the engine's disk), so hits come from
-            concurrent builds only; turn this off to prove builds reproducible from scratch.
+            rebuilt either way; within a rebuild, the engine then reruns only the steps from the first one
+            that changed. The engine keeps one set of step images per target, its latest build's (a new
+            build of the target removes the previous set), so its disk stays bounded. Off: every build
+            removes its step images and each rebuild runs every step, which proves builds reproducible
+            from scratch. Image IDs and cache keys are the same either way.
             """
         ),
     )

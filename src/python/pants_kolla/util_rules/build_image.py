@@ -57,6 +57,9 @@ from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, Re
 from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
 from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 
+# Where an image build writes the IDs of the step images it left in the engine.
+STEP_IMAGES_FILE = "step-images.json"
+
 
 @dataclass(frozen=True)
 class BuildImageRequest:
@@ -85,6 +88,8 @@ class ImageBuildResult:
     dockerfile: Digest  # `Dockerfile` (empty for a rootfs)
     error: str = ""
     metadata: ProcessResultMetadata | None = dataclasses.field(default=None, compare=False)
+    # The step images the build left in the engine for its layer cache (util_rules' engine_step_images).
+    step_images: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -103,6 +108,8 @@ class _BuilderRun:
     engine: Optional[EngineEndpoint] = None
     append_only_caches: FrozenDict[str, str] = FrozenDict()
     parent: Optional[BuiltImage] = None
+    # An image build (FROM a parent) reports the step images it leaves for the engine's layer cache.
+    reports_step_images: bool = False
 
 
 async def _layers_of(archive: Digest) -> Digest:
@@ -176,7 +183,7 @@ async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> I
             description=f"Building {run.ref}",
             input_digest=run.input_digest,
             immutable_inputs=FrozenDict({"parent": run.parent.build_input} if run.parent else {}),
-            output_files=("build.log",),
+            output_files=("build.log", STEP_IMAGES_FILE) if run.reports_step_images else ("build.log",),
             output_directories=("image",),
             engine_env=engine.env if engine else FrozenDict(),
             append_only_caches=FrozenDict(
@@ -205,7 +212,13 @@ async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> I
     if result.exit_code != 0:
         return failed
     image = await _built_image(result.output_digest, run.ref, run.parent)
-    return dataclasses.replace(failed, status=ImageStatus.BUILT, image=image, error="")
+    steps = await _step_images(result.output_digest) if run.reports_step_images else ()
+    return dataclasses.replace(failed, status=ImageStatus.BUILT, image=image, error="", step_images=steps)
+
+
+async def _step_images(output: Digest) -> tuple[str, ...]:
+    contents = await Get(DigestContents, DigestSubset(output, PathGlobs([STEP_IMAGES_FILE])))
+    return tuple(json.loads(contents[0].content)) if contents else ()
 
 
 async def _root_image_run(address: Address, ref: str, target: Target, kolla: KollaSubsystem) -> _BuilderRun:
@@ -268,6 +281,8 @@ def _build_argv(
         parent.parent_id,
         "--epoch",
         str(kolla.source_date_epoch),
+        "--step-images-out",
+        STEP_IMAGES_FILE,
     ]
     if not kolla.engine_layer_cache:
         argv.append("--no-engine-cache")
@@ -315,6 +330,7 @@ async def _child_image(
         dockerfile=rendered.digest,
         engine=backend.engine,
         parent=parent.image,
+        reports_step_images=True,
     )
     return await _run_builder(run, builder, kolla.retries)
 
