@@ -119,6 +119,16 @@ def test_unreachable_engine_fails_fast_with_the_fix(repo) -> None:
     assert "Traceback" not in run.stderr
 
 
+def test_a_named_engine_that_does_not_answer_is_an_error_not_a_switch_to_buildah(repo) -> None:
+    """`[kolla].builder = "auto"` (the default) falls back to buildah only when no engine is named: an
+    engine named by DOCKER_HOST that does not answer stops the run, although buildah is installed."""
+    run = repo.pants("package", "images/ok", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert run.returncode != 0
+    assert "No Docker engine answers at unix:///nonexistent/docker.sock" in run.stderr, run.stderr[-3000:]
+    assert "builds with buildah only when no engine is named" in run.stderr, run.stderr[-3000:]
+    assert run.built == [] and "Traceback" not in run.stderr
+
+
 def test_buildah_builds_the_same_kind_of_image_without_an_engine(repo, docker_client) -> None:
     run = repo.pants("--kolla-builder=buildah", "package", "images/ok")
     assert run.returncode == 0, run.stderr[-3000:]
