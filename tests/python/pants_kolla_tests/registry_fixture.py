@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import crypt
 import json
-import os
 import shutil
 import socket
 import subprocess

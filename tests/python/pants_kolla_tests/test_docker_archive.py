@@ -8,8 +8,6 @@ import json
 import tarfile
 from pathlib import Path
 
-import pytest
-
 from pants_kolla.builder import docker_archive
 from pants_kolla_tests.tar_files import file_bytes
 

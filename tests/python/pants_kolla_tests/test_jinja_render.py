@@ -7,28 +7,13 @@ from pants.engine.addresses import Address
 
 from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import TemplateRenderError, render_template
-from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.template_context import template_context
+from pants_kolla_tests.template_contexts import NAMING, image_context
 
-NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
 MACROS = Path("images/macros.j2").read_text()
 
 
 def context(install_type: str, name: str = "x") -> dict:
-    node = ImageNode(
-        address=Address(f"images/{name}"),
-        install_type=install_type,
-        parent_spec="images/base",
-        image_name=name,
-    )
-    return template_context(
-        node,
-        "kolla/base:master",
-        NAMING,
-        base_distro_tag="bookworm",
-        maintainer="m",
-        openstack_release="master",
-    )
+    return image_context(install_type, name)
 
 
 def test_infra_context_has_no_install_type() -> None:
@@ -42,15 +27,19 @@ def test_per_type_context_carries_install_type_and_prefix() -> None:
     assert ctx["install_type"] == "source" and ctx["image_prefix"] == "debian-source-"
 
 
+def render_cron(template: str) -> str:
+    return render_template(
+        "images/cron/Dockerfile.j2",
+        {"images/cron/Dockerfile.j2": template},
+        context("infra"),
+        origin="`images/cron`",
+    )
+
+
 def test_infra_template_using_install_type_fails_with_name_and_line() -> None:
     template = "FROM {{ parent_image }}\nRUN echo {{ install_type }}\n"
     with pytest.raises(TemplateRenderError) as e:
-        render_template(
-            "images/cron/Dockerfile.j2",
-            {"images/cron/Dockerfile.j2": template},
-            context("infra"),
-            origin="`images/cron`",
-        )
+        render_cron(template)
     assert "images/cron/Dockerfile.j2:2" in str(e.value)
     assert "'install_type' is undefined" in str(e.value)
 
@@ -58,12 +47,7 @@ def test_infra_template_using_install_type_fails_with_name_and_line() -> None:
 def test_syntax_error_names_template_and_line() -> None:
     template = "FROM {{ parent_image }}\n\n{% if %}\n"
     with pytest.raises(TemplateRenderError, match=r"images/cron/Dockerfile.j2:3: Jinja syntax error"):
-        render_template(
-            "images/cron/Dockerfile.j2",
-            {"images/cron/Dockerfile.j2": template},
-            context("infra"),
-            origin="`images/cron`",
-        )
+        render_cron(template)
 
 
 def test_macro_renders_envs_only_for_per_type_images() -> None:
@@ -94,12 +78,7 @@ def test_names() -> None:
 def test_type_error_names_template_line_and_target() -> None:
     template = "FROM {{ parent_image }}\nRUN echo {{ 1 + 'a' }}\n"
     with pytest.raises(TemplateRenderError) as e:
-        render_template(
-            "images/cron/Dockerfile.j2",
-            {"images/cron/Dockerfile.j2": template},
-            context("infra"),
-            origin="`images/cron`",
-        )
+        render_cron(template)
     assert str(e.value).startswith(
         "images/cron/Dockerfile.j2:2: TypeError while rendering the template of "
         "`images/cron`: unsupported operand"

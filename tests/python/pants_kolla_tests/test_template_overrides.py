@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pants.engine.addresses import Address
 
-from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import render_template
-from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.template_context import template_context
 from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
+from pants_kolla_tests.template_contexts import image_context
 
-NAMING = NamingScheme(namespace="kolla", tag="master", base_distro="debian", infra_image_prefix="")
 IMAGE = "images/nova-api/Dockerfile.j2"
 TEMPLATE = """FROM {{ parent_image }}
 {% block nova_api_header %}{% endblock %}
@@ -22,20 +18,7 @@ RUN install {{ nova_api_packages | customizable("packages") | join(" ") }}
 
 
 def context(install_type: str) -> dict:
-    node = ImageNode(
-        address=Address("images/nova-api"),
-        install_type=install_type,
-        parent_spec="images/base",
-        image_name="nova-api",
-    )
-    return template_context(
-        node,
-        "kolla/base:master",
-        NAMING,
-        base_distro_tag="bookworm",
-        maintainer="m",
-        openstack_release="master",
-    )
+    return image_context(install_type, "nova-api")
 
 
 def override(content: str, path: str = "overrides/o.j2") -> TemplateOverride:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pants.engine.rules import Get
 from pants.engine.target import Targets
 
-from pants_kolla.core.errors import KollaInputError
 from pants_kolla.core.graph_export import ImageRow, image_rows
-from pants_kolla.core.image_tree import ImageGraph, ImageGraphError, ImageNode
+from pants_kolla.core.image_tree import ImageGraph, ImageNode
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.target_types import KollaImageTarget
 from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest, image_node, is_image

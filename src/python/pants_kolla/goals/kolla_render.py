@@ -11,8 +11,6 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from pants_kolla.core.errors import KollaInputError
-from pants_kolla.core.image_tree import ImageGraphError
 from pants_kolla.goals.image_selection import selected_kolla_images
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile

@@ -25,8 +25,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.option.global_options import GlobalOptions
 from pants.util.logging import LogLevel
 
-from pants_kolla.core.errors import KollaInputError
-from pants_kolla.core.image_tree import ImageGraph, ImageGraphError
+from pants_kolla.core.image_tree import ImageGraph
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.run_summary import ImageOutcome, ImageStatus
 from pants_kolla.docker_api import engine_client, engine_step_images

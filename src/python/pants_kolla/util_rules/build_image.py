@@ -32,7 +32,6 @@ from pants.engine.process import FallibleProcessResult, Process, ProcessResultMe
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
-from pants.util.logging import LogLevel
 
 from pants_kolla.builder import exit_codes
 from pants_kolla.core.errors import KollaInputError, display, where

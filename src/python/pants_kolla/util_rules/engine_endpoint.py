@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Union
+from typing import ClassVar
 from urllib.parse import urlparse
 
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest

@@ -26,7 +26,7 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from pants_kolla.core.errors import KollaInputError, where
-from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageGraphError, ImageNode, parent_target_address
+from pants_kolla.core.image_tree import ROOTFS, ImageGraph, ImageNode, parent_target_address
 from pants_kolla.target_types import (
     DebianRootfsTarget,
     KollaDialectField,

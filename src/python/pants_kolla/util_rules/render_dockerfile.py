@@ -19,13 +19,12 @@ from pants.engine.target import (
 
 from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import KollaInputError, display, file_text, where
-from pants_kolla.core.image_tree import ImageGraphError, ImageNode
-from pants_kolla.core.jinja_render import TemplateRenderError, render_template
+from pants_kolla.core.image_tree import ImageNode
+from pants_kolla.core.jinja_render import render_template
 from pants_kolla.core.naming import NamingScheme
 from pants_kolla.core.template_context import template_context
-from pants_kolla.core.template_library_files import DuplicateTemplateError, library_templates
-from pants_kolla.core.template_overrides import TemplateOverride, TemplateOverrideError, chain_overrides
-from pants_kolla.core.users import UsersOptionError
+from pants_kolla.core.template_library_files import library_templates
+from pants_kolla.core.template_overrides import TemplateOverride, chain_overrides
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import (
     KollaTemplateField,
@@ -33,7 +32,7 @@ from pants_kolla.target_types import (
     KollaTemplateOverridesField,
 )
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
-from pants_kolla.util_rules.render_kolla_dialect import KollaDialectInputError, render_kolla_dialect
+from pants_kolla.util_rules.render_kolla_dialect import render_kolla_dialect
 from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 
 
