@@ -14,7 +14,7 @@ import os
 import shutil
 import tarfile
 from datetime import datetime, timezone
-from typing import Callable
+from typing import IO, Callable
 
 from pants_kolla.builder import layer_tar
 
@@ -73,9 +73,15 @@ def tar_directory(image_dir: str, dest: str, skip_layers: int = 0) -> None:
     not name it in the engine; only `package` names images, explicitly. The first `skip_layers` layer
     files are left out (the engine already has them, so `docker load` never opens them) — unless a later
     layer has the same bytes, hence the same file (an empty layer repeats, for one)."""
+    with open(dest, "wb") as f:
+        write_tar(image_dir, f, skip_layers)
+
+
+def write_tar(image_dir: str, out: IO[bytes], skip_layers: int = 0) -> None:
+    """`tar_directory` into a stream (a pipe to the engine: no copy of the layers on disk)."""
     layers = read_manifest(image_dir)["Layers"]
     skipped = set(layers[:skip_layers]) - set(layers[skip_layers:])
-    with tarfile.open(dest, "w") as tar:
+    with tarfile.open(fileobj=out, mode="w|") as tar:
         for root, dirs, files in os.walk(image_dir):
             dirs.sort()
             for name in sorted(files):

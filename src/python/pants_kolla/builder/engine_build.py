@@ -7,9 +7,14 @@ import json
 import os
 import sys
 import tempfile
-from typing import IO, Iterable
+import threading
+from contextlib import contextmanager
+from typing import IO, Iterable, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes, layer_tar
+
+
+_CHUNK = 1 << 20
 
 
 class BuildFailed(Exception):
@@ -85,15 +90,36 @@ def load(client, image_dir: str, base_id: str = "") -> str:
         present = _layers_of(client, base_id)
         layers = docker_archive.diff_ids(image_dir)
         skip = len(present) if layers[: len(present)] == present else 0
-        with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
-            docker_archive.tar_directory(image_dir, tmp.name, skip_layers=skip)
-            with open(tmp.name, "rb") as f:
-                # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
-                # layer file...) show here, not later as "No such image".
-                for chunk in client.api.load_image(f, quiet=True):
-                    if "error" in chunk:
-                        raise RuntimeError(f"docker load failed: {chunk['error']}")
+        with _tar_stream(image_dir, skip) as stream:
+            # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
+            # layer file...) show here, not later as "No such image".
+            for chunk in client.api.load_image(stream, quiet=True):
+                if "error" in chunk:
+                    raise RuntimeError(f"docker load failed: {chunk['error']}")
     return wanted
+
+
+@contextmanager
+def _tar_stream(image_dir: str, skip_layers: int) -> Iterator[Iterator[bytes]]:
+    """The `docker load` tar of an archive directory, written by a thread into a pipe and sent to the
+    engine as it is made (chunked): the layers are read once, never copied to a temporary tar."""
+    read_end, write_end = os.pipe()
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                docker_archive.write_tar(image_dir, out, skip_layers)
+        except BaseException as e:  # re-raised in the caller's thread, after the engine's answer
+            failure.append(e)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with os.fdopen(read_end, "rb") as tar:
+        yield iter(lambda: tar.read(_CHUNK), b"")
+    writer.join()
+    if failure:
+        raise failure[0]
 
 
 def _layers_of(client, image: str) -> list[str]:
