@@ -2,7 +2,7 @@
 
 from pants.backend.python.util_rules import pex
 
-from pants_kolla.goals import kolla_graph, kolla_list, kolla_render, package, publish, tailor
+from pants_kolla.goals import kolla_graph, kolla_list, kolla_lock, kolla_render, package, publish, tailor
 from pants_kolla.package_run import dist_image, image_run, run_report, run_token
 from pants_kolla.subsystems import builder_tool
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
@@ -15,6 +15,8 @@ from pants_kolla.util_rules import (
     engine_endpoint,
     engine_load,
     image_tree_targets,
+    locked_debs,
+    package_lock_resolve,
     prerequisites,
     remote_execution,
     render_dockerfile,
@@ -52,6 +54,9 @@ def rules():
         *kolla_render.rules(),
         *kolla_list.rules(),
         *kolla_graph.rules(),
+        *kolla_lock.rules(),
+        *locked_debs.rules(),
+        *package_lock_resolve.rules(),
         *tailor.rules(),
         *publish.rules(),
     ]

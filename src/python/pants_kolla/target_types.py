@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping, Optional, Tuple
 
+from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
@@ -25,6 +26,7 @@ from pants_kolla.core import field_checks
 from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import where
 from pants_kolla.core.install_types import InstallType
+from pants_kolla.core.package_lock import LOCK_FILE
 from pants_kolla.core.registry_refs import parse_pinned
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
@@ -124,6 +126,24 @@ class KollaTemplateOverridesField(MultipleSourcesField, SecondaryOwnerMixin):
         `{% extends parent_template %}` and replaces blocks of the image template
         (`{% block keystone_footer %}...{% endblock %}`) or sets the customizable lists
         (`{% set keystone_binary_packages_append = ["vim"] %}`).
+        """
+    )
+
+
+class KollaPackageLockField(MultipleSourcesField, SecondaryOwnerMixin):
+    """A second file field, owned like `template_overrides`: a changed lock selects its image under
+    `--changed-since`."""
+
+    alias = "package_lock"
+    default = (LOCK_FILE,)
+    expected_num_files = range(0, 2)
+    # No lock yet is a valid state (the image installs from the mirror): a missing file is no error.
+    default_glob_match_error_behavior = GlobMatchErrorBehavior.ignore
+    help = help_text(
+        f"""
+        The image's Debian package lock (`{LOCK_FILE}` beside its BUILD file, written by
+        `pants kolla-lock`): every .deb its package installs add to its parent, by sha256. With a lock,
+        builds install exactly those files and read no mirror; without one, they install from the mirror.
         """
     )
 
@@ -246,6 +266,7 @@ class KollaImageTarget(Target):
         KollaTemplateOverridesField,
         KollaDialectField,
         KollaExtraTagsField,
+        KollaPackageLockField,
     )
     help = help_text(
         """

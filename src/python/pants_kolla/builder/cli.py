@@ -9,6 +9,7 @@ directory and the build log), so Pants caches the image by content. Subcommands:
   build   build the Dockerfile FROM the parent, with the Docker engine (then load the normalized image
           back: children build FROM it) or buildah
   load    make sure the engine holds an archived image under the given tags (per-session step)
+  lock    resolve an image's package installs with apt in a container of its parent (`kolla-lock`)
   push    push an image the engine holds to a registry (`publish`)
   probe   report the builders this machine has (tool_probe.py; under remote execution, the worker's)
 
@@ -253,7 +254,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     saved_dir = os.path.abspath("saved")
     with open(args.log, "w") as log:
         try:
-            built = _build_once(args, context, build_args, saved_dir, log)
+            with _locked_debs(args.debs, build_args):
+                built = _build_once(args, context, build_args, saved_dir, log)
         except BuildFailed as e:
             log.close()
             return report_build_failure(args.log, e)
@@ -266,6 +268,19 @@ def cmd_build(args: argparse.Namespace) -> int:
             json.dump(steps, f)
     shutil.rmtree(saved_dir, ignore_errors=True)
     return 0
+
+
+@contextmanager
+def _locked_debs(folder: str, build_args: dict) -> Iterator[None]:
+    """With a package lock, its .debs are served to the RUN steps for the build's duration."""
+    if not folder:
+        yield
+        return
+    from pants_kolla.builder import debs_proxy
+
+    with debs_proxy.serving(folder) as proxy:
+        build_args["http_proxy"] = proxy
+        yield
 
 
 def report_build_failure(log_path: str, error: BuildFailed) -> int:
@@ -319,6 +334,10 @@ def main(argv: list[str]) -> int:
         from pants_kolla.builder import registry_push
 
         return registry_push.cmd_push(args)
+    if args.command == "lock":
+        from pants_kolla.builder import lock_resolve
+
+        return lock_resolve.cmd_lock(args)
     return run_image_step(args)
 
 
@@ -384,6 +403,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false")
     build.add_argument("--step-images-out", default="", help="write the IDs of the step images kept here")
     build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
+    build.add_argument("--debs", default="", help="a folder of locked .debs to serve to the RUN steps")
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)
 
@@ -401,6 +421,12 @@ def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--dest", action="append", required=True)
     push.add_argument("--insecure", action="store_true")
     push.add_argument("--retries", type=int, default=3)
+
+    lock = sub.add_parser("lock")
+    lock.add_argument("--parent", required=True)
+    lock.add_argument("--parent-base-id", default="")
+    lock.add_argument("--installs", required=True, help="JSON: the packages of each install, in order")
+    lock.add_argument("--out", required=True)
 
     probe = sub.add_parser("probe")
     probe.add_argument("--out", required=True)

@@ -13,7 +13,6 @@ from typing import IO, Iterable, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes, layer_tar
 
-
 _CHUNK = 1 << 20
 
 

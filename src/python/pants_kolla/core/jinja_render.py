@@ -49,7 +49,11 @@ def _template_line(error: BaseException, template_names: set[str], locate: Locat
     return f"{path}:{line}"
 
 
-def make_environment(templates: Mapping[str, str], kolla: KollaJinja | None = None) -> jinja2.Environment:
+def make_environment(
+    templates: Mapping[str, str],
+    kolla: KollaJinja | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> jinja2.Environment:
     # Unlike DictLoader, report each template's name as its filename, so that errors raised while
     # rendering carry `path:line` in their traceback.
     loader = jinja2.FunctionLoader(
@@ -60,6 +64,8 @@ def make_environment(templates: Mapping[str, str], kolla: KollaJinja | None = No
             loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
         )
         env.filters.update(FILTERS)
+        # Globals, not context: imported macro libraries see them without `with context`.
+        env.globals.update(functions or {})
         return env
     env = jinja2.sandbox.SandboxedEnvironment(loader=loader)
     env.filters.update(kolla.filters)
@@ -75,10 +81,11 @@ def render_template(
     origin: str,
     kolla: KollaJinja | None = None,
     locate: Locator = _same,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> str:
     """Render `templates[template_name]` (others are importable by name). `origin` names the target in
     errors, which also carry the template file and line (`locate` maps generated templates' lines)."""
-    env = make_environment(templates, kolla)
+    env = make_environment(templates, kolla, functions)
     names = set(templates)
     try:
         values = dict(context)

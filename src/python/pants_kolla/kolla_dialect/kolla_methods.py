@@ -9,11 +9,14 @@ Kolla is Apache-2.0 licensed (https://opendev.org/openstack/kolla).
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from typing import Any, Callable, Mapping
 
 import jinja2
 import yaml
+
+from pants_kolla.core.apt_installs import AptInstalls
 
 APT_ARCH = " && echo 'Architectures: {arch}' >>/etc/apt/sources.list.d/{repo}.sources"
 APT_REPO = (
@@ -68,15 +71,17 @@ def build_repo_list(data: Mapping[str, Any], package_type: str, distro: str, arc
     return result
 
 
-def debian_package_install(packages: list[str], clean_package_cache: bool = True) -> str:
+def debian_package_install(
+    packages: list[str], clean_package_cache: bool = True, apt: AptInstalls | None = None
+) -> str:
     regular = [p for p in packages if not p.startswith("http")]
     urls = [p for p in packages if p.startswith("http")]
     cmds = []
     if regular:
-        cmds += [
-            "apt-get --error-on=any update",
-            "apt-get -y install --no-install-recommends {}".format(" ".join(regular)),
-        ]
+        unlocked = "apt-get --error-on=any update && apt-get -y install --no-install-recommends {}".format(
+            " ".join(regular)
+        )
+        cmds.append(apt.command(regular, unlocked) if apt else unlocked)
         if clean_package_cache:
             cmds += ["apt-get clean", "rm -rf /var/lib/apt/lists/*"]
     for url in urls:
@@ -169,10 +174,13 @@ def _cleanup_repos(repos: Mapping[str, Any]) -> Callable[..., str]:
     return cleanup_repos
 
 
-def jinja_functions(repos: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
-    """The globals kolla-build gives templates, `handle_repos`/`cleanup_repos` reading `repos`."""
+def jinja_functions(
+    repos: Mapping[str, Any], apt: AptInstalls | None = None
+) -> dict[str, Callable[..., Any]]:
+    """The globals kolla-build gives templates, `handle_repos`/`cleanup_repos` reading `repos`, package
+    installs through `apt` (core/apt_installs.py) when given."""
     return {
-        "debian_package_install": debian_package_install,
+        "debian_package_install": functools.partial(debian_package_install, apt=apt),
         "handle_repos": _handle_repos(repos),
         "cleanup_repos": _cleanup_repos(repos),
         "raise_error": raise_error,

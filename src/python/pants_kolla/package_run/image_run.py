@@ -40,6 +40,7 @@ from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 from pants_kolla.util_rules.engine_load import LoadedImage, LoadImageRequest
 from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.per_session import PerSession
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ async def run_image(
     graph = await Get(ImageGraph, ImageGraphRequest((address,)))
     _check_names(request.run, naming, graph)
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
+    if not graph.node(address).is_rootfs:
+        # Input errors the render finds (a template and its package lock disagree...) stop the run before
+        # this image starts any build, its ancestors' included.
+        await Get(RenderedDockerfile, RenderDockerfileRequest(address))
     result = await Get(ImageBuildResult, BuildImageRequest(address))
     outcome = ImageOutcome(
         name=result.ref,

@@ -28,6 +28,8 @@ BUILDER_FILES = (
     "layer_tar.py",
     "engine_build.py",
     "buildah_build.py",
+    "debs_proxy.py",
+    "lock_resolve.py",
     "registry_push.py",
     "tool_probe.py",
 )

@@ -51,6 +51,7 @@ from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint, EngineUnreachable, how_to_start_engine
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
+from pants_kolla.util_rules.locked_debs import DEBS_FOLDER, LockedDebs, LockedDebsRequest
 from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
@@ -256,15 +257,17 @@ async def _build_inputs(address: Address, rendered: RenderedDockerfile, parent: 
         pinned = pin_parent(rendered.content, parent.ref, parent.image.image_id)
     except NoParentFrom as e:
         raise KollaInputError(f"{where(address, 'template')} ({rendered.template_path}): {e}.")
-    dockerfile, context = await MultiGet(
+    dockerfile, context, debs = await MultiGet(
         Get(Digest, CreateDigest([FileContent("context/Dockerfile", pinned.encode())])),
         Get(Digest, ContextFilesRequest(address)),
+        Get(LockedDebs, LockedDebsRequest(address, rendered.locked_debs)),
     )
-    return await Get(Digest, MergeDigests([dockerfile, await Get(Digest, AddPrefix(context, "context"))]))
+    prefixed = await Get(Digest, AddPrefix(context, "context"))
+    return await Get(Digest, MergeDigests([dockerfile, prefixed, debs.digest]))
 
 
 def _build_argv(
-    backend: BuilderBackend, parent: BuiltImage, target: Target, kolla: KollaSubsystem
+    backend: BuilderBackend, parent: BuiltImage, target: Target, kolla: KollaSubsystem, locked: bool
 ) -> tuple[str, ...]:
     argv = [
         "build",
@@ -287,6 +290,8 @@ def _build_argv(
         argv.append("--no-engine-cache")
     if not kolla.read_engine_storage:
         argv.append("--no-read-engine-storage")
+    if locked:
+        argv += ["--debs", DEBS_FOLDER]
     for build_arg in target[KollaBuildArgsField].value or ():
         argv += ["--build-arg", build_arg]
     return tuple(argv)
@@ -324,7 +329,7 @@ async def _child_image(
     run = _BuilderRun(
         address=address,
         ref=ref,
-        argv=_build_argv(backend, parent.image, target, kolla),
+        argv=_build_argv(backend, parent.image, target, kolla, locked=bool(rendered.locked_debs)),
         input_digest=input_digest,
         dockerfile=rendered.digest,
         engine=backend.engine,

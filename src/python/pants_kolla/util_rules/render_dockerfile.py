@@ -17,16 +17,20 @@ from pants.engine.target import (
     WrappedTargetRequest,
 )
 
+from pants_kolla.core.apt_installs import AptInstalls, project_apt_install
 from pants_kolla.core.dialects import Dialect
 from pants_kolla.core.errors import KollaInputError, display, file_text, where
 from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import render_template
 from pants_kolla.core.naming import NamingScheme
+from pants_kolla.core.package_lock import LOCK_FILE, LockedDeb, LockError
+from pants_kolla.core.package_lock import parse as parse_lock
 from pants_kolla.core.template_context import template_context
 from pants_kolla.core.template_library_files import library_templates
 from pants_kolla.core.template_overrides import TemplateOverride, chain_overrides
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import (
+    KollaPackageLockField,
     KollaTemplateField,
     KollaTemplateLibrarySourcesField,
     KollaTemplateOverridesField,
@@ -39,6 +43,8 @@ from pants_kolla.util_rules.template_library_targets import TemplateLibraries, T
 @dataclass(frozen=True)
 class RenderDockerfileRequest:
     address: Address
+    # `kolla-lock` renders without the lock: what the template asks for is what it re-locks.
+    ignore_lock: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class RenderedDockerfile:
     template_path: str
     content: str
     digest: Digest  # a single file named `Dockerfile`
+    # What each package install of the template asks for, in order, and the .debs its lock gives them.
+    apt_requested: tuple[tuple[str, ...], ...] = ()
+    locked_debs: tuple[LockedDeb, ...] = ()
 
 
 async def _templates(
@@ -93,16 +102,53 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
     overrides = await _template_overrides(wrapped.target, kolla)
     templates = await _templates(request.address, template_path, library_addresses)
     origin = f"`{display(request.address)}`"
+    apt = await _apt_installs(wrapped.target, request.ignore_lock)
     if node.dialect == Dialect.KOLLA:
         text = await render_kolla_dialect(
-            node, parent, naming, kolla, kolla.validated_users(), template_path, templates, overrides, origin
+            node,
+            parent,
+            naming,
+            kolla,
+            kolla.validated_users(),
+            template_path,
+            templates,
+            overrides,
+            origin,
+            apt,
         )
     else:
-        text = _render_pants_kolla(node, parent, naming, kolla, template_path, templates, overrides, origin)
+        text = _render_pants_kolla(
+            node, parent, naming, kolla, template_path, templates, overrides, origin, apt
+        )
+    try:
+        apt.check_complete()
+    except LockError as e:
+        raise KollaInputError(f"{where(request.address, KollaPackageLockField.alias)}: {e}")
     digest = await Get(Digest, CreateDigest([FileContent("Dockerfile", text.encode())]))
     return RenderedDockerfile(
-        address=request.address, template_path=template_path, content=text, digest=digest
+        address=request.address,
+        template_path=template_path,
+        content=text,
+        digest=digest,
+        apt_requested=tuple(apt.requested),
+        locked_debs=tuple(dict.fromkeys(d for install in apt.used for d in install.debs)),
     )
+
+
+async def _apt_installs(target: Target, ignore_lock: bool) -> AptInstalls:
+    """The image's package installs, with its lock unless ignored or absent; a malformed lock is an input
+    error naming the file and line."""
+    relock = f"pants kolla-lock {target.address.spec}"
+    declared = target[KollaPackageLockField].value or ()
+    path = os.path.join(target.address.spec_path, declared[0] if declared else LOCK_FILE)
+    contents = [] if ignore_lock or not declared else await Get(DigestContents, PathGlobs([path]))
+    if not contents:
+        return AptInstalls(None, path, relock)
+    text = file_text(contents[0].content, path, where(target.address, KollaPackageLockField.alias))
+    try:
+        return AptInstalls(parse_lock(text, path), path, relock)
+    except LockError as e:
+        raise KollaInputError(f"{where(target.address, KollaPackageLockField.alias)}: {e}")
 
 
 def _render_pants_kolla(
@@ -114,6 +160,7 @@ def _render_pants_kolla(
     templates: dict[str, str],
     overrides: list[TemplateOverride],
     origin: str,
+    apt: AptInstalls,
 ) -> str:
     entry_template, override_templates = chain_overrides(template_path, overrides)
     context = template_context(
@@ -125,7 +172,13 @@ def _render_pants_kolla(
         openstack_release=kolla.pants_kolla_value("openstack_release"),
         users=kolla.validated_users(),
     )
-    return render_template(entry_template, {**templates, **override_templates}, context, origin=origin)
+    return render_template(
+        entry_template,
+        {**templates, **override_templates},
+        context,
+        origin=origin,
+        functions={"apt_install": project_apt_install(apt)},
+    )
 
 
 async def _read_overrides(paths: tuple[str, ...], origin: str) -> list[TemplateOverride]:

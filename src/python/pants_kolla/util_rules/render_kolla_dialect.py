@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get
 
+from pants_kolla.core.apt_installs import AptInstalls
 from pants_kolla.core.errors import KollaInputError, file_text
 from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import KollaJinja, render_template
@@ -59,6 +60,7 @@ async def render_kolla_dialect(
     templates: dict[str, str],
     overrides: list[TemplateOverride],
     origin: str,
+    apt: AptInstalls,
 ) -> str:
     settings = kolla.kolla_settings()
     repos = load_repos(default_repos_yaml(), await _repos_yaml_override(settings.repos_yaml))
@@ -72,7 +74,7 @@ async def render_kolla_dialect(
         base_image=naming.repository(parent) if built_base else None,
         base_distro_tag=naming.tag_of(parent) if built_base else None,
     )
-    return render_kolla_template(template_path, templates, context, overrides, repos, origin)
+    return render_kolla_template(template_path, templates, context, overrides, repos, origin, apt)
 
 
 def render_kolla_template(
@@ -82,10 +84,11 @@ def render_kolla_template(
     overrides: Sequence[TemplateOverride],
     repos: dict[str, Any],
     origin: str,
+    apt: AptInstalls | None = None,
 ) -> str:
     """Kolla's render, pure: overrides merged into one template extending the image's (a Template
     object), errors in the merged text located in the override file they come from."""
-    jinja = KollaJinja(jinja_functions(repos), {"customizable": customizable})
+    jinja = KollaJinja(jinja_functions(repos, apt), {"customizable": customizable})
     if not overrides:
         return render_template(template_path, templates, context, origin=origin, kolla=jinja)
     merged = merge_overrides(overrides)

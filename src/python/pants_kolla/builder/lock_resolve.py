@@ -1,0 +1,86 @@
+"""`lock`: resolve an image's package installs with apt itself, in a container of its parent image.
+
+For each install, in the template's order: `apt-get install --print-uris` (what apt would fetch there:
+URL, size, sha256), then the install itself, so the next install resolves on top of it, as in the build.
+The output is apt's own lines per install plus the suites' Release fields; the rule turns them into the
+lock file (core/package_lock.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from pants_kolla.builder import exit_codes
+
+INSTALL_MARK = "@@pants-kolla-install"
+RELEASE_MARK = "@@pants-kolla-release"
+RELEASE_FIELDS = "Origin|Suite|Codename|Version|Date"
+
+
+def resolve_script(installs: list[list[str]]) -> str:
+    lines = ["set -e", "export DEBIAN_FRONTEND=noninteractive", "apt-get --error-on=any update -qq >&2"]
+    for index, packages in enumerate(installs):
+        names = " ".join(shlex.quote(p) for p in packages)
+        lines += [
+            f"echo {INSTALL_MARK} {index}",
+            # sha256 rather than the first hash apt knows (MD5Sum): the lock's digests are Pants' digests.
+            f"apt-get install -y -qq --no-install-recommends --print-uris -o Acquire::ForceHash=SHA256 {names}",
+            f"apt-get install -y -qq --no-install-recommends {names} >&2",
+        ]
+    lines += [
+        "for f in /var/lib/apt/lists/*Release; do",
+        f"  echo {RELEASE_MARK}; grep -E '^({RELEASE_FIELDS}):' \"$f\" || true",
+        "done",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def split_output(output: str, count: int) -> dict:
+    """apt's lines per install, and one `Field: value; ...` line per Release file."""
+    installs: list[list[str]] = [[] for _ in range(count)]
+    releases: list[list[str]] = []
+    current: list[str] | None = None
+    for line in output.splitlines():
+        if line.startswith(INSTALL_MARK):
+            current = installs[int(line.split()[1])]
+        elif line == RELEASE_MARK:
+            releases.append([])
+            current = releases[-1]
+        elif current is not None:
+            current.append(line)
+    return {
+        "installs": ["\n".join(lines) for lines in installs],
+        "release": sorted({"; ".join(fields) for fields in releases if fields}),
+    }
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    import docker.errors
+
+    from pants_kolla.builder import engine_build
+
+    with open(args.installs) as f:
+        installs = json.load(f)
+    client = engine_build.connect()
+    parent_id = engine_build.load(client, args.parent, args.parent_base_id)
+    try:
+        output = client.containers.run(
+            parent_id,
+            ["sh", "-c", resolve_script(installs)],
+            network_mode="host",
+            remove=True,
+            stdout=True,
+            stderr=False,
+        )
+    except docker.errors.ContainerError as e:
+        stderr = (e.stderr or b"").decode(errors="replace").strip().splitlines()[-15:]
+        print(
+            "apt could not resolve the installs in the parent image:\n" + "\n".join(stderr), file=sys.stderr
+        )
+        return exit_codes.BUILD_FAILED
+    with open(args.out, "w") as f:
+        json.dump(split_output(output.decode(errors="replace"), len(installs)), f, indent=1)
+    return 0

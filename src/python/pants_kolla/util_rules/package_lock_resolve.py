@@ -1,0 +1,140 @@
+"""Rule: resolve one image's package lock with apt, in a container of its parent as Pants built it.
+
+The template is rendered without its lock (what it asks for is what gets locked), the parent is built
+(with its own lock, if it has one), and the builder's `lock` runs apt there: one process per image and
+run (its answer depends on the mirror's state, so it is never cached).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from pants.engine.addresses import Address
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.util.frozendict import FrozenDict
+
+from pants_kolla.core.errors import KollaBuildError, KollaInputError, display, where
+from pants_kolla.core.package_lock import (
+    LOCK_FILE,
+    LockedInstall,
+    LockError,
+    PackageLock,
+    debs_from_print_uris,
+    dump,
+)
+from pants_kolla.core.package_lock import parse as parse_lock
+from pants_kolla.target_types import KollaPackageLockField
+from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
+from pants_kolla.util_rules.builder_choice import BuilderBackend
+from pants_kolla.util_rules.builder_process import BuilderProcess
+from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest
+from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
+
+RESOLVED_FILE = "resolved.json"
+
+
+@dataclass(frozen=True)
+class ResolveLockRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class ResolvedLock:
+    address: Address
+    path: str  # the lock file, from the build root
+    text: str  # what it should hold ("" when the template installs no packages)
+    changed: bool  # its installs differ from the file's (Release dates alone do not rewrite it)
+    packages: int
+
+
+async def _existing(path: str) -> PackageLock | None:
+    contents = await Get(DigestContents, PathGlobs([path]))
+    if not contents:
+        return None
+    try:
+        return parse_lock(contents[0].content.decode(errors="replace"), path)
+    except LockError:
+        return None  # a broken lock is replaced
+
+
+def _lock_process(parent: ImageBuildResult, requested: tuple[tuple[str, ...], ...], backend, builder, digest):
+    assert parent.image is not None and backend.engine is not None
+    return BuilderProcess(
+        pex=builder.pex,
+        argv=(
+            "lock",
+            "--parent",
+            "parent",
+            "--parent-base-id",
+            parent.image.parent_id,
+            "--installs",
+            "installs.json",
+            "--out",
+            RESOLVED_FILE,
+        ),
+        description=f"Resolving the package installs of {parent.ref}'s child with apt",
+        input_digest=digest,
+        immutable_inputs=FrozenDict({"parent": parent.image.build_input}),
+        output_files=(RESOLVED_FILE,),
+        engine_env=backend.engine.env,
+        append_only_caches=backend.engine.append_only_caches,
+        cache_scope=ProcessCacheScope.PER_SESSION,
+    )
+
+
+@rule(desc="Resolve an image's package lock")
+async def resolve_lock(
+    request: ResolveLockRequest, builder: BuilderPex, backend: BuilderBackend
+) -> ResolvedLock:
+    address = request.address
+    link, wrapped, rendered = await MultiGet(
+        Get(ImageLink, ImageLinkRequest(address)),
+        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla")),
+        Get(RenderedDockerfile, RenderDockerfileRequest(address, ignore_lock=True)),
+    )
+    declared = wrapped.target[KollaPackageLockField].value or ()
+    if not declared:
+        raise KollaInputError(f"{where(address, KollaPackageLockField.alias)} is empty: nothing to lock.")
+    path = os.path.join(address.spec_path, declared[0] or LOCK_FILE)
+    if not rendered.apt_requested:
+        return ResolvedLock(address, path, "", False, 0)
+    if backend.engine is None:
+        raise KollaBuildError(
+            f"kolla-lock resolves {display(address)} with apt in a container of its parent, which needs "
+            "the Docker engine; none answers (start it, or set DOCKER_HOST)."
+        )
+    assert link.parent is not None
+    parent = await Get(ImageBuildResult, BuildImageRequest(link.parent.address))
+    if parent.image is None:
+        raise KollaBuildError(f"Locking {display(address)} needs its parent, which failed:\n{parent.error}")
+    installs = json.dumps([list(r) for r in rendered.apt_requested]).encode()
+    digest = await Get(Digest, CreateDigest([FileContent("installs.json", installs)]))
+    process = await Get(
+        Process, BuilderProcess, _lock_process(parent, rendered.apt_requested, backend, builder, digest)
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code != 0:
+        raise KollaBuildError(
+            f"Locking {display(address)} failed:\n{result.stderr.decode(errors='replace').strip()}"
+        )
+    resolved = json.loads((await Get(DigestContents, Digest, result.output_digest))[0].content)
+    lock = PackageLock(
+        release=tuple(resolved["release"]),
+        installs=tuple(
+            LockedInstall(requested, debs_from_print_uris(output, path))
+            for requested, output in zip(rendered.apt_requested, resolved["installs"])
+        ),
+    )
+    existing = await _existing(path)
+    changed = existing is None or existing.installs != lock.installs
+    return ResolvedLock(address, path, dump(lock), changed, len(lock.debs))
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,99 @@
+"""Package locks end to end: `kolla-lock` resolves with real apt in the parent image, a locked build
+installs exactly the locked .debs through the builder's proxy (no `apt-get update`, no mirror), the
+.debs come from Pants' store by sha256 (the URL is in no key), and drift stops a run before any build.
+A nested Pants, the real engine, mmdebstrap and the Debian mirror."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pants_kolla.core.package_lock import parse
+from pants_kolla_tests.repo_fixture import ScratchRepo
+from pants_kolla_tests.tiny_tree import image
+
+LOCK = "images/leaf/packages.lock"
+MACROS = """{% macro install_packages(packages) -%}
+RUN {{ apt_install(packages) }} && apt-get clean && rm -rf /var/lib/apt/lists/*
+{%- endmacro %}
+"""
+LEAF = '{{ macros.install_packages(["cron"]) }}\nRUN echo leaf > /leaf.txt\n'
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> ScratchRepo:
+    repo = ScratchRepo(tmp_path_factory.mktemp("locks"))
+    repo.write("images/BUILD", 'kolla_template_library(name="templates")\n')
+    repo.write("images/macros.j2", MACROS)
+    repo.write("images/rootfs/BUILD", 'debian_rootfs(name="rootfs", image_name="tiny-rootfs")\n')
+    image(repo, "base", "infra", "images/rootfs", "RUN echo base > /base.txt\n")
+    image(repo, "leaf", "infra", "images/base", LEAF)
+    return repo
+
+
+def _lock_and_build(repo: ScratchRepo) -> str:
+    locked = repo.pants("kolla-lock", "images/leaf")
+    assert locked.returncode == 0, locked.stderr[-3000:]
+    assert re.search(rf"{LOCK}: wrote \(\d+ \.debs\)", locked.stdout), locked.stdout
+    lock = parse(repo.read(LOCK), LOCK)
+    assert [i.requested for i in lock.installs] == [("cron",)]
+    assert "cron" in {d.name for d in lock.debs} and lock.release
+    built = repo.pants("package", "images/leaf")
+    assert built.returncode == 0, built.stderr[-3000:]
+    return repo.dist_image_id("leaf")
+
+
+def test_a_locked_build_installs_the_locked_debs_and_reads_no_mirror(repo, docker_client) -> None:
+    image_id = _lock_and_build(repo)
+    log = repo.read("dist/images/leaf/build.log")
+    assert "http://debs.pants-kolla.invalid/cron_" in log
+    assert "deb.debian.org" not in log and "apt-get update" not in log
+    versions = docker_client.containers.run(
+        image_id, ["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "cron"], remove=True
+    )
+    cron = next(d for d in parse(repo.read(LOCK), LOCK).debs if d.name == "cron")
+    assert versions.decode().strip() == f"cron {cron.version}"
+
+    again = repo.pants("kolla-lock", "images/leaf")
+    assert again.returncode == 0 and f"{LOCK}: unchanged" in again.stdout, again.stdout
+
+
+def test_locked_debs_come_from_the_store_by_digest_whatever_the_url(repo) -> None:
+    image_id = repo.dist_image_id("leaf")
+    lock = repo.read(LOCK)
+    repo.write(LOCK, lock.replace("http://deb.debian.org/", "http://127.0.0.1:9/"))
+    try:
+        cached = repo.pants("package", "images/leaf")
+        assert cached.returncode == 0, cached.stderr[-3000:]
+        assert cached.built == [] and repo.dist_image_id("leaf") == image_id
+        # Built again (no process cache): the .debs are still only in Pants' store, under their sha256.
+        rebuilt = repo.pants("--no-local-cache", "package", "images/leaf")
+        assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+        assert repo.ref("leaf") in rebuilt.built and repo.dist_image_id("leaf") == image_id
+    finally:
+        repo.write(LOCK, lock)
+
+
+def test_drift_and_broken_locks_stop_the_run_before_any_build(repo) -> None:
+    lock = repo.read(LOCK)
+    try:
+        image(repo, "leaf", "infra", "images/base", LEAF.replace('["cron"]', '["cron", "less"]'))
+        drift = repo.pants("package", "images/leaf")
+        assert drift.returncode != 0 and "Building" not in drift.stderr
+        assert "installs `cron less`, which images/leaf/packages.lock does not lock" in drift.stderr
+        assert "pants kolla-lock images/leaf:leaf" in drift.stderr and "Traceback" not in drift.stderr
+
+        image(repo, "leaf", "infra", "images/base", "RUN echo no packages\n")
+        stale = repo.pants("package", "images/leaf")
+        assert stale.returncode != 0 and "no longer makes (cron)" in stale.stderr, stale.stderr[-2000:]
+
+        image(repo, "leaf", "infra", "images/base", LEAF)
+        repo.write(LOCK, lock.replace("install cron", "install cron\nthis is not a record", 1))
+        broken = repo.pants("kolla-render", "images/leaf")
+        assert broken.returncode != 0 and "Traceback" not in broken.stderr
+        line = lock.splitlines().index("install cron") + 2
+        assert f"{LOCK}:{line}: unknown record `this`" in broken.stderr, broken.stderr[-2000:]
+    finally:
+        image(repo, "leaf", "infra", "images/base", LEAF)
+        repo.write(LOCK, lock)
