@@ -150,3 +150,25 @@ def test_registry_image_must_be_pinned_by_digest() -> None:
         r"`debian:trixie` is not a reference pinned by digest",
     ):
         RegistryImageField("debian:trixie", Address("base", target_name="tiny"))
+
+
+def test_debian_package_install_installs_the_lock_when_the_image_has_one() -> None:
+    from pants_kolla.core.apt_installs import AptInstalls
+    from pants_kolla.core.package_lock import LockedDeb, LockedInstall, PackageLock
+
+    deb = LockedDeb("cron", "3", "amd64", 9, "a" * 64, "http://m/pool/c/cron_3_amd64.deb")
+    lock = PackageLock((), (LockedInstall(("cron",), (deb,)),))
+    template = "RUN {{ debian_package_install(['cron']) }}"
+    context = KollaSettings().context("cron", "", kolla_users())
+    repos = load_repos(default_repos_yaml(), None)
+    apt = AptInstalls(lock, "kolla/cron/packages.lock", "pants kolla-lock kolla/cron")
+    locked = render_kolla_template(TEMPLATE, {TEMPLATE: template}, context, (), repos, ORIGIN, apt)
+    assert "apt-get --error-on=any update" not in locked and "cron_3_amd64.deb" in locked
+    assert locked.endswith("apt-get clean && rm -rf /var/lib/apt/lists/*")
+    # Without a lock, Kolla's own text, byte for byte.
+    assert kolla_render(template) == "RUN " + debian_package_install(["cron"])
+    unlocked = AptInstalls(None, "kolla/cron/packages.lock", "")
+    assert render_kolla_template(TEMPLATE, {TEMPLATE: template}, context, (), repos, ORIGIN, unlocked) == (
+        kolla_render(template)
+    )
+    assert unlocked.requested == [("cron",)]
