@@ -209,11 +209,7 @@ class Bench:
             s,
             "cold, pantsd up",
             PLUGIN,
-            self.sampled(
-                lambda i: plugin.pants(
-                    f"--kolla-maintainer=bench-{self.tag}-pantsd{i}", "package", "images::", pantsd=True
-                )
-            ),
+            self.cold_pantsd(plugin, "pantsd"),
             "pantsd started by an earlier command; caches miss as above",
         )
         locked = self.locked_cold(plugin, s)
@@ -355,6 +351,15 @@ class Bench:
                 r <= 0.8,
             )
 
+    def cold_pantsd(self, plugin: PantsRepo, label: str) -> Samples:
+        """Cold builds through a running pantsd: a maintainer of each sample's own (a LABEL right after
+        FROM in every template) makes Pants' cache and the engine's layer cache miss."""
+        return self.sampled(
+            lambda i: plugin.pants(
+                f"--kolla-maintainer=bench-{self.tag}-{label}{i}", "package", "images::", pantsd=True
+            )
+        )
+
     def locked_cold(self, plugin: PantsRepo, s: str) -> Samples:
         """Cold builds with every image locked (`kolla-lock`, untimed), then the locks removed so the
         rest of the section measures the tree as committed. The first sample fetches each .deb once into
@@ -366,11 +371,7 @@ class Bench:
             s,
             "cold, pantsd up, package locks",
             PLUGIN,
-            self.sampled(
-                lambda i: plugin.pants(
-                    f"--kolla-maintainer=bench-{self.tag}-locked{i}", "package", "images::", pantsd=True
-                )
-            ),
+            self.cold_pantsd(plugin, "locked"),
             f"{len(locks)} images locked by kolla-lock; no apt-get update, .debs from Pants' store",
         )
         for path in locks:

@@ -63,7 +63,9 @@ async def _existing(path: str) -> PackageLock | None:
         return None  # a broken lock is replaced
 
 
-def _lock_process(parent: ImageBuildResult, requested: tuple[tuple[str, ...], ...], backend, builder, digest):
+def _lock_process(
+    address: Address, parent: ImageBuildResult, backend: BuilderBackend, builder: BuilderPex, installs: Digest
+) -> BuilderProcess:
     assert parent.image is not None and backend.engine is not None
     return BuilderProcess(
         pex=builder.pex,
@@ -78,8 +80,8 @@ def _lock_process(parent: ImageBuildResult, requested: tuple[tuple[str, ...], ..
             "--out",
             RESOLVED_FILE,
         ),
-        description=f"Resolving the package installs of {parent.ref}'s child with apt",
-        input_digest=digest,
+        description=f"Resolving the package installs of {display(address)} with apt in {parent.ref}",
+        input_digest=installs,
         immutable_inputs=FrozenDict({"parent": parent.image.build_input}),
         output_files=(RESOLVED_FILE,),
         engine_env=backend.engine.env,
@@ -115,9 +117,7 @@ async def resolve_lock(
         raise KollaBuildError(f"Locking {display(address)} needs its parent, which failed:\n{parent.error}")
     installs = json.dumps([list(r) for r in rendered.apt_requested]).encode()
     digest = await Get(Digest, CreateDigest([FileContent("installs.json", installs)]))
-    process = await Get(
-        Process, BuilderProcess, _lock_process(parent, rendered.apt_requested, backend, builder, digest)
-    )
+    process = await Get(Process, BuilderProcess, _lock_process(address, parent, backend, builder, digest))
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         raise KollaBuildError(
