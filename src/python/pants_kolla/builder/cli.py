@@ -254,7 +254,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     saved_dir = os.path.abspath("saved")
     with open(args.log, "w") as log:
         try:
-            with _locked_debs(args.debs, build_args):
+            with _locked_debs(args.debs, args.builder, build_args):
                 built = _build_once(args, context, build_args, saved_dir, log)
         except BuildFailed as e:
             log.close()
@@ -271,13 +271,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _locked_debs(folder: str, build_args: dict) -> Iterator[None]:
+def _locked_debs(folder: str, builder: str, build_args: dict) -> Iterator[None]:
     """With a package lock, its .debs are served to the RUN steps for the build's duration."""
     if not folder:
         yield
         return
     from pants_kolla.builder import debs_proxy
 
+    engine = os.environ.get("DOCKER_HOST", "") if builder == "docker" else ""
+    if engine.startswith(("tcp://", "http://", "https://")) and not debs_proxy.is_loopback(engine):
+        raise BuildFailed(
+            f"a locked build serves its .debs on this host's loopback, which the engine at {engine} cannot "
+            "reach: build with an engine on this host (its unix socket), or with buildah"
+        )
     with debs_proxy.serving(folder) as proxy:
         build_args["http_proxy"] = proxy
         yield

@@ -46,6 +46,10 @@ def _handler(folder: str) -> type[BaseHTTPRequestHandler]:
     return DebsHandler
 
 
+def is_loopback(engine_url: str) -> bool:
+    return urlparse(engine_url).hostname in ("localhost", "127.0.0.1", "::1")
+
+
 @contextmanager
 def serving(folder: str) -> Iterator[str]:
     """Serve the .debs in `folder` while the block runs; yields the proxy's URL."""
