@@ -142,8 +142,9 @@ class KollaPackageLockField(MultipleSourcesField, SecondaryOwnerMixin):
     help = help_text(
         f"""
         The image's Debian package lock (`{LOCK_FILE}` beside its BUILD file, written by
-        `pants kolla-lock`): every .deb its package installs add to its parent, by sha256. With a lock,
-        builds install exactly those files and read no mirror; without one, they install from the mirror.
+        `pants kolla-lock`): every .deb its package installs add to its parent (for a `debian_rootfs`:
+        every .deb mmdebstrap installs), by sha256. With a lock, builds install exactly those files and
+        read no mirror; without one, they install from the mirror.
         """
     )
 
@@ -360,6 +361,7 @@ class DebianRootfsTarget(Target):
         KollaImageNameField,
         RegistryImageField,
         KollaExtraTagsField,
+        KollaPackageLockField,
     )
     help = help_text(
         """

@@ -97,3 +97,28 @@ def test_drift_and_broken_locks_stop_the_run_before_any_build(repo) -> None:
     finally:
         image(repo, "leaf", "infra", "images/base", LEAF)
         repo.write(LOCK, lock)
+
+
+def test_a_locked_rootfs_is_made_from_the_locked_debs_only(repo) -> None:
+    rootfs_lock, build = "images/rootfs/packages.lock", repo.read("images/rootfs/BUILD")
+    try:
+        locked = repo.pants("kolla-lock", "images/rootfs")
+        assert locked.returncode == 0 and f"{rootfs_lock}: wrote" in locked.stdout, locked.stderr[-3000:]
+        lock = parse(repo.read(rootfs_lock), rootfs_lock)
+        assert [i.requested for i in lock.installs] == [("minbase",)]
+        assert {"base-files", "coreutils", "dash"} <= {d.name for d in lock.debs} and len(lock.debs) > 30
+        # A mirror nothing answers at: mmdebstrap reads only the lock's .debs (it only names the mirror in
+        # the image's sources.list).
+        offline = repo.pants("--kolla-debian-mirror=http://127.0.0.1:9/debian", "package", "images/rootfs")
+        assert offline.returncode == 0, offline.stderr[-3000:]
+        assert repo.ref("tiny-rootfs") in offline.built
+        log = repo.read("dist/images/tiny-rootfs/build.log")
+        assert "copy://locked-debs ./" in log
+
+        repo.write("images/rootfs/BUILD", build.replace(")", ', packages=["less"])'))
+        drift = repo.pants("package", "images/rootfs")
+        assert drift.returncode != 0 and "Building" not in drift.stderr
+        assert "asks mmdebstrap for `minbase less`" in drift.stderr, drift.stderr[-2000:]
+    finally:
+        repo.write("images/rootfs/BUILD", build)
+        (repo.root / rootfs_lock).unlink(missing_ok=True)

@@ -10,6 +10,7 @@ directory and the build log), so Pants caches the image by content. Subcommands:
           back: children build FROM it) or buildah
   load    make sure the engine holds an archived image under the given tags (per-session step)
   lock    resolve an image's package installs with apt in a container of its parent (`kolla-lock`)
+  rootfs-lock  resolve a rootfs's .debs with mmdebstrap (`kolla-lock`)
   push    push an image the engine holds to a registry (`publish`)
   probe   report the builders this machine has (tool_probe.py; under remote execution, the worker's)
 
@@ -68,7 +69,7 @@ def cmd_rootfs(args: argparse.Namespace) -> int:
     if returncode != 0:
         print_log_tail(args.log, f"mmdebstrap failed with exit code {returncode}")
         return exit_codes.BUILD_FAILED
-    config = rootfs_config(args.epoch, " ".join(a for a in argv if a != rootfs_tar))
+    config = rootfs_config(args.epoch, shown(args, " ".join(a for a in argv if a != rootfs_tar)))
     docker_archive.write_image(args.out, config, [rootfs_tar], UNNAMED)
     return 0
 
@@ -79,7 +80,20 @@ def mmdebstrap_argv(args: argparse.Namespace, rootfs_tar: str) -> list[str]:
     argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
     if args.include:
         argv.append("--include=" + ",".join(args.include))
-    return argv + [args.suite, rootfs_tar, args.mirror]
+    if not args.debs:
+        return argv + [args.suite, rootfs_tar, args.mirror]
+    # The lock's .debs as a flat repository: no mirror is read. The image's sources.list names the mirror
+    # as an unlocked build writes it, so children install from it as usual.
+    from pants_kolla.builder import flat_repo
+
+    flat_repo.write_flat_repo(args.debs, args.suite)
+    argv.append(f'--customize-hook=echo "deb {args.mirror} {args.suite} main" > "$1/etc/apt/sources.list"')
+    return argv + [args.suite, rootfs_tar, f"deb [trusted=yes] copy://{os.path.abspath(args.debs)} ./"]
+
+
+def shown(args: argparse.Namespace, command: str) -> str:
+    """A command as logs and the image's history show it: the sandbox's path is no part of it."""
+    return command.replace(os.path.abspath(args.debs), "locked-debs") if args.debs else command
 
 
 def run_mmdebstrap(args: argparse.Namespace, argv: list[str]) -> int:
@@ -87,7 +101,7 @@ def run_mmdebstrap(args: argparse.Namespace, argv: list[str]) -> int:
     exit code."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(args.epoch)}
     with open(args.log, "w") as log:
-        log.write("$ " + " ".join(argv) + "\n")
+        log.write("$ " + shown(args, " ".join(argv)) + "\n")
         log.flush()
         proc = subprocess.run(
             [*argv[:-3], *apt_auth_hooks(args.apt_auth), *argv[-3:]],
@@ -340,10 +354,10 @@ def main(argv: list[str]) -> int:
         from pants_kolla.builder import registry_push
 
         return registry_push.cmd_push(args)
-    if args.command == "lock":
+    if args.command in ("lock", "rootfs-lock"):
         from pants_kolla.builder import lock_resolve
 
-        return lock_resolve.cmd_lock(args)
+        return lock_resolve.cmd_lock(args) if args.command == "lock" else lock_resolve.cmd_rootfs_lock(args)
     return run_image_step(args)
 
 
@@ -393,6 +407,7 @@ def add_pull_and_rootfs(sub: argparse._SubParsersAction) -> None:
     rootfs.add_argument("--mirror", required=True)
     rootfs.add_argument("--apt-auth", default="", help="An apt auth.conf file for the mirror, if not empty.")
     rootfs.add_argument("--epoch", type=int, required=True)
+    rootfs.add_argument("--debs", default="", help="a folder of the lock's .debs: install only those")
     rootfs.add_argument("--out", required=True)
     rootfs.add_argument("--log", required=True)
 
@@ -433,6 +448,12 @@ def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:
     lock.add_argument("--parent-base-id", default="")
     lock.add_argument("--installs", required=True, help="JSON: the packages of each install, in order")
     lock.add_argument("--out", required=True)
+    rootfs_lock = sub.add_parser("rootfs-lock")
+    rootfs_lock.add_argument("--suite", required=True)
+    rootfs_lock.add_argument("--variant", required=True)
+    rootfs_lock.add_argument("--include", action="append", default=[])
+    rootfs_lock.add_argument("--mirror", required=True)
+    rootfs_lock.add_argument("--out", required=True)
 
     probe = sub.add_parser("probe")
     probe.add_argument("--out", required=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import subprocess
 import sys
 
 from pants_kolla.builder import exit_codes
@@ -55,6 +57,39 @@ def split_output(output: str, count: int) -> dict:
         "installs": ["\n".join(lines) for lines in installs],
         "release": sorted({"; ".join(fields) for fields in releases if fields}),
     }
+
+
+# Run by mmdebstrap after it installed the rootfs ($1: the chroot): what apt would fetch to install every
+# installed package again is exactly the rootfs's .debs.
+ROOTFS_HOOK = f"""set -e
+echo {INSTALL_MARK} 0
+packages=$(chroot "$1" dpkg-query -W -f='${{Package}} ')
+chroot "$1" apt-get -qq --print-uris --reinstall -o Acquire::ForceHash=SHA256 install $packages
+for f in "$1"/var/lib/apt/lists/*Release; do
+  echo {RELEASE_MARK}; grep -E '^({RELEASE_FIELDS}):' "$f" || true
+done
+"""
+
+
+def cmd_rootfs_lock(args: argparse.Namespace) -> int:
+    """Resolve a rootfs's .debs: mmdebstrap as the build runs it, packing nothing."""
+    hook = os.path.abspath("resolve-hook.sh")
+    with open(hook, "w") as f:
+        f.write(ROOTFS_HOOK)
+    argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=null", "--quiet"]
+    if args.include:
+        argv.append("--include=" + ",".join(args.include))
+    argv += [f'--customize-hook=sh {hook} "$1" >> {os.path.abspath("resolved.txt")}', args.suite, "/dev/null"]
+    proc = subprocess.run([*argv, args.mirror], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        print(f"mmdebstrap could not resolve the rootfs:\n{tail}", file=sys.stderr)
+        return exit_codes.BUILD_FAILED
+    with open("resolved.txt") as f:
+        resolved = split_output(f.read(), 1)
+    with open(args.out, "w") as f:
+        json.dump(resolved, f, indent=1)
+    return 0
 
 
 def cmd_lock(args: argparse.Namespace) -> int:

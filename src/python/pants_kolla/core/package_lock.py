@@ -78,6 +78,22 @@ class PackageLock:
         return tuple(seen.values())
 
 
+def rootfs_requested(variant: str, packages: Iterable[str]) -> tuple[str, ...]:
+    """A rootfs lock's one `install` line: mmdebstrap's variant, then the packages it includes."""
+    return (variant, *packages)
+
+
+def check_rootfs_lock(lock: PackageLock, requested: tuple[str, ...], path: str, relock: str) -> LockedInstall:
+    """The rootfs lock's install, if it locks exactly what the target asks mmdebstrap for."""
+    if len(lock.installs) != 1 or lock.installs[0].requested != requested:
+        locked = "; ".join(" ".join(i.requested) for i in lock.installs) or "nothing"
+        raise LockError(
+            f"{path} locks `{locked}`, but the rootfs asks mmdebstrap for `{' '.join(requested)}` "
+            f"(variant, then packages). Re-lock: {relock}"
+        )
+    return lock.installs[0]
+
+
 def dump(lock: PackageLock) -> str:
     lines = [f"release {field}" for field in lock.release]
     for install in lock.installs:

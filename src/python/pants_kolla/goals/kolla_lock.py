@@ -13,15 +13,16 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from pants_kolla.goals.image_selection import selected_kolla_images
+from pants_kolla.goals.image_selection import selected_images
 from pants_kolla.util_rules.package_lock_resolve import ResolvedLock, ResolveLockRequest
 
 
 class KollaLockSubsystem(GoalSubsystem):
     name = "kolla-lock"
     help = (
-        "Resolve the Debian packages each selected `kolla_image` installs, with apt in its parent image, "
-        "into its `packages.lock` (builds then install exactly those .debs and read no mirror)."
+        "Resolve the Debian packages each selected `kolla_image` installs (with apt in its parent image) "
+        "and each `debian_rootfs` is made of (with mmdebstrap) into its `packages.lock`: builds then "
+        "install exactly those .debs and read no mirror."
     )
 
 
@@ -39,7 +40,7 @@ def _status(lock: ResolvedLock) -> str:
 
 @goal_rule
 async def kolla_lock(targets: Targets, console: Console, workspace: Workspace) -> KollaLock:
-    nodes = [n for n in selected_kolla_images(targets) if not n.is_rootfs]
+    nodes = selected_images(targets)
     locks = await MultiGet(Get(ResolvedLock, ResolveLockRequest(n.address)) for n in nodes)
     changed = [lock for lock in locks if lock.text and lock.changed]
     if changed:

@@ -29,6 +29,7 @@ BUILDER_FILES = (
     "engine_build.py",
     "buildah_build.py",
     "debs_proxy.py",
+    "flat_repo.py",
     "lock_resolve.py",
     "registry_push.py",
     "tool_probe.py",

@@ -35,6 +35,7 @@ from pants.util.frozendict import FrozenDict
 
 from pants_kolla.builder import exit_codes
 from pants_kolla.core.errors import KollaInputError, display, where
+from pants_kolla.core.package_lock import LockError, check_rootfs_lock, rootfs_requested
 from pants_kolla.core.parent_pin import NoParentFrom, pin_parent
 from pants_kolla.core.registry_refs import is_plain_http, parse_pinned
 from pants_kolla.core.run_summary import ImageStatus
@@ -44,6 +45,7 @@ from pants_kolla.target_types import (
     DebianSuiteField,
     DebianVariantField,
     KollaBuildArgsField,
+    KollaPackageLockField,
     RegistryImageField,
 )
 from pants_kolla.util_rules.build_context import ContextFilesRequest
@@ -52,6 +54,7 @@ from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint, EngineUnreachable, how_to_start_engine
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.locked_debs import DEBS_FOLDER, LockedDebs, LockedDebsRequest
+from pants_kolla.util_rules.package_lock_files import read_package_lock
 from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
@@ -245,9 +248,29 @@ async def _root_image_run(address: Address, ref: str, target: Target, kolla: Kol
     ]
     for package in target[DebianPackagesField].value or ():
         argv += ["--include", package]
+    debs = await _rootfs_debs(target)
+    if debs is not None:
+        argv += ["--debs", DEBS_FOLDER]
     return _BuilderRun(
-        address=address, ref=ref, argv=tuple(argv), append_only_caches=mirror.append_only_caches
+        address=address,
+        ref=ref,
+        argv=tuple(argv),
+        input_digest=debs.digest if debs else EMPTY_DIGEST,
+        append_only_caches=mirror.append_only_caches,
     )
+
+
+async def _rootfs_debs(target: Target) -> Optional[LockedDebs]:
+    """The rootfs lock's .debs, when it has a lock; a lock for other packages is an input error."""
+    lock_file = await read_package_lock(target)
+    if lock_file.lock is None:
+        return None
+    requested = rootfs_requested(target[DebianVariantField].value, target[DebianPackagesField].value or ())
+    try:
+        install = check_rootfs_lock(lock_file.lock, requested, lock_file.path, lock_file.relock_command)
+    except LockError as e:
+        raise KollaInputError(f"{where(target.address, KollaPackageLockField.alias)}: {e}")
+    return await Get(LockedDebs, LockedDebsRequest(target.address, install.debs))
 
 
 async def _build_inputs(address: Address, rendered: RenderedDockerfile, parent: ImageBuildResult) -> Digest:

@@ -15,26 +15,27 @@ from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 from pants_kolla.core.errors import KollaBuildError, KollaInputError, display, where
-from pants_kolla.core.package_lock import (
-    LOCK_FILE,
-    LockedInstall,
-    LockError,
-    PackageLock,
-    debs_from_print_uris,
-    dump,
-)
+from pants_kolla.core.package_lock import LockedInstall, LockError, PackageLock, debs_from_print_uris, dump
 from pants_kolla.core.package_lock import parse as parse_lock
-from pants_kolla.target_types import KollaPackageLockField
+from pants_kolla.core.package_lock import rootfs_requested
+from pants_kolla.target_types import (
+    DebianPackagesField,
+    DebianSuiteField,
+    DebianVariantField,
+    KollaPackageLockField,
+    RegistryImageField,
+)
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest
 from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
+from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 
 RESOLVED_FILE = "resolved.json"
 
@@ -90,34 +91,75 @@ def _lock_process(
     )
 
 
-@rule(desc="Resolve an image's package lock")
-async def resolve_lock(
-    request: ResolveLockRequest, builder: BuilderPex, backend: BuilderBackend
-) -> ResolvedLock:
-    address = request.address
-    link, wrapped, rendered = await MultiGet(
-        Get(ImageLink, ImageLinkRequest(address)),
-        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla")),
-        Get(RenderedDockerfile, RenderDockerfileRequest(address, ignore_lock=True)),
+def _rootfs_lock_process(target: Target, mirror: str, builder: BuilderPex) -> BuilderProcess:
+    argv = [
+        "rootfs-lock",
+        "--suite",
+        target[DebianSuiteField].value,
+        "--variant",
+        target[DebianVariantField].value,
+    ]
+    for package in target[DebianPackagesField].value or ():
+        argv += ["--include", package]
+    return BuilderProcess(
+        pex=builder.pex,
+        argv=(*argv, "--mirror", mirror, "--out", RESOLVED_FILE),
+        description=f"Resolving the .debs of {display(target.address)} with mmdebstrap",
+        output_files=(RESOLVED_FILE,),
+        cache_scope=ProcessCacheScope.PER_SESSION,
     )
-    declared = wrapped.target[KollaPackageLockField].value or ()
-    if not declared:
-        raise KollaInputError(f"{where(address, KollaPackageLockField.alias)} is empty: nothing to lock.")
-    path = os.path.join(address.spec_path, declared[0] or LOCK_FILE)
-    if not rendered.apt_requested:
-        return ResolvedLock(address, path, "", False, 0)
+
+
+async def _image_process(
+    address: Address, requested: tuple[tuple[str, ...], ...], backend: BuilderBackend, builder: BuilderPex
+) -> BuilderProcess:
     if backend.engine is None:
         raise KollaBuildError(
             f"kolla-lock resolves {display(address)} with apt in a container of its parent, which needs "
             "the Docker engine; none answers (start it, or set DOCKER_HOST)."
         )
+    link = await Get(ImageLink, ImageLinkRequest(address))
     assert link.parent is not None
     parent = await Get(ImageBuildResult, BuildImageRequest(link.parent.address))
     if parent.image is None:
         raise KollaBuildError(f"Locking {display(address)} needs its parent, which failed:\n{parent.error}")
-    installs = json.dumps([list(r) for r in rendered.apt_requested]).encode()
+    installs = json.dumps([list(r) for r in requested]).encode()
     digest = await Get(Digest, CreateDigest([FileContent("installs.json", installs)]))
-    process = await Get(Process, BuilderProcess, _lock_process(address, parent, backend, builder, digest))
+    return _lock_process(address, parent, backend, builder, digest)
+
+
+async def _requested_and_process(
+    target: Target, builder: BuilderPex, backend: BuilderBackend
+) -> tuple[tuple[tuple[str, ...], ...], BuilderProcess | None]:
+    """What the target asks apt (or mmdebstrap) for, and the process that resolves it (None: nothing)."""
+    if target.has_field(RegistryImageField) and target[RegistryImageField].value:
+        return (), None  # pulled by digest: nothing to lock
+    if target.has_field(DebianVariantField):
+        mirror = await Get(RootfsMirror)
+        variant, packages = target[DebianVariantField].value, target[DebianPackagesField].value or ()
+        return (rootfs_requested(variant, packages),), _rootfs_lock_process(target, mirror.url, builder)
+    rendered = await Get(RenderedDockerfile, RenderDockerfileRequest(target.address, ignore_lock=True))
+    if not rendered.apt_requested:
+        return (), None
+    return rendered.apt_requested, await _image_process(
+        target.address, rendered.apt_requested, backend, builder
+    )
+
+
+@rule(desc="Resolve an image's package lock")
+async def resolve_lock(
+    request: ResolveLockRequest, builder: BuilderPex, backend: BuilderBackend
+) -> ResolvedLock:
+    address = request.address
+    wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
+    declared = wrapped.target[KollaPackageLockField].value or ()
+    if not declared:
+        raise KollaInputError(f"{where(address, KollaPackageLockField.alias)} is empty: nothing to lock.")
+    path = os.path.join(address.spec_path, declared[0])
+    requested, lock_process = await _requested_and_process(wrapped.target, builder, backend)
+    if lock_process is None:
+        return ResolvedLock(address, path, "", False, 0)
+    process = await Get(Process, BuilderProcess, lock_process)
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         raise KollaBuildError(
@@ -127,8 +169,8 @@ async def resolve_lock(
     lock = PackageLock(
         release=tuple(resolved["release"]),
         installs=tuple(
-            LockedInstall(requested, debs_from_print_uris(output, path))
-            for requested, output in zip(rendered.apt_requested, resolved["installs"])
+            LockedInstall(asked, debs_from_print_uris(output, path))
+            for asked, output in zip(requested, resolved["installs"])
         ),
     )
     existing = await _existing(path)

@@ -23,8 +23,7 @@ from pants_kolla.core.errors import KollaInputError, display, file_text, where
 from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import render_template
 from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.package_lock import LOCK_FILE, LockedDeb, LockError
-from pants_kolla.core.package_lock import parse as parse_lock
+from pants_kolla.core.package_lock import LockedDeb, LockError
 from pants_kolla.core.template_context import template_context
 from pants_kolla.core.template_library_files import library_templates
 from pants_kolla.core.template_overrides import TemplateOverride, chain_overrides
@@ -36,6 +35,7 @@ from pants_kolla.target_types import (
     KollaTemplateOverridesField,
 )
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
+from pants_kolla.util_rules.package_lock_files import read_package_lock
 from pants_kolla.util_rules.render_kolla_dialect import render_kolla_dialect
 from pants_kolla.util_rules.template_library_targets import TemplateLibraries, TemplateLibrariesRequest
 
@@ -136,19 +136,10 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
 
 
 async def _apt_installs(target: Target, ignore_lock: bool) -> AptInstalls:
-    """The image's package installs, with its lock unless ignored or absent; a malformed lock is an input
-    error naming the file and line."""
-    relock = f"pants kolla-lock {target.address.spec}"
-    declared = target[KollaPackageLockField].value or ()
-    path = os.path.join(target.address.spec_path, declared[0] if declared else LOCK_FILE)
-    contents = [] if ignore_lock or not declared else await Get(DigestContents, PathGlobs([path]))
-    if not contents:
-        return AptInstalls(None, path, relock)
-    text = file_text(contents[0].content, path, where(target.address, KollaPackageLockField.alias))
-    try:
-        return AptInstalls(parse_lock(text, path), path, relock)
-    except LockError as e:
-        raise KollaInputError(f"{where(target.address, KollaPackageLockField.alias)}: {e}")
+    """The image's package installs, with its lock unless ignored or absent."""
+    lock_file = await read_package_lock(target)
+    lock = None if ignore_lock else lock_file.lock
+    return AptInstalls(lock, lock_file.path, lock_file.relock_command)
 
 
 def _render_pants_kolla(
