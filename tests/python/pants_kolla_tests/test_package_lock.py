@@ -104,3 +104,16 @@ def test_drift_names_the_package_the_lock_and_the_command() -> None:
         project_apt_install(apt)(["cron", "vim"])
     with pytest.raises(LockError, match=r"no longer makes \(cron\). Re-lock: pants kolla-lock images/cron"):
         apt.check_complete()
+
+
+def test_the_variants_of_a_parametrized_image_share_one_lock_by_scope() -> None:
+    binary = LockedInstall(("cron",), (CRON,), scope="binary")
+    source = LockedInstall(("cron",), (), scope="source")
+    lock = PackageLock(("Suite: a",), (binary,)).merged(PackageLock(("Suite: b",), (source,)))
+    text = dump(lock)
+    assert "install @binary cron\n" in text and "install @source cron\n" in text
+    assert parse(text, "p.lock") == lock and lock.release == ("Suite: a", "Suite: b")
+    assert lock.install_for(["cron"], "source") == source and lock.install_for(["cron"]) is None
+    apt = AptInstalls(lock, "p.lock", "relock", scope="source")
+    assert project_apt_install(apt)(["cron"]) == "true"  # cron is in source's parent already
+    apt.check_complete()  # binary's install is binary's business

@@ -23,8 +23,11 @@ APT_HELPER = "/usr/lib/apt/apt-helper"
 
 
 class AptInstalls:
-    def __init__(self, lock: PackageLock | None, lock_path: str, relock_command: str) -> None:
+    def __init__(
+        self, lock: PackageLock | None, lock_path: str, relock_command: str, scope: str = ""
+    ) -> None:
         self.lock = lock
+        self.scope = scope  # the install type of a parametrized target's variant (package_lock.py)
         self.lock_path = lock_path
         self.relock_command = relock_command
         self.requested: list[tuple[str, ...]] = []
@@ -37,7 +40,7 @@ class AptInstalls:
         self.requested.append(requested)
         if self.lock is None:
             return unlocked
-        install = self.lock.install_for(requested)
+        install = self.lock.install_for(requested, self.scope)
         if install is None:
             raise LockError(
                 f"the template installs `{' '.join(requested)}`, which {self.lock_path} does not lock. "
@@ -50,7 +53,7 @@ class AptInstalls:
         """After the render: every install of the lock was asked for."""
         if self.lock is None:
             return
-        unused = [i for i in self.lock.installs if i not in self.used]
+        unused = [i for i in self.lock.installs if i.scope == self.scope and i not in self.used]
         if unused:
             listed = "; ".join(" ".join(i.requested) for i in unused)
             raise LockError(

@@ -5,7 +5,9 @@ The file is line-based, one record per line, so a re-lock's diff shows exactly w
 
     # comment
     release <field>: <value>              the suite's Release metadata the lock was resolved against
-    install <package> [<package>...]      one package install of the template, as it asks
+    install [@<type>] <package>...        one package install of the template, as it asks; `@binary` or
+                                          `@source` when only that install type's variant makes it (the
+                                          variants of a parametrized target share one folder and lock)
     deb <name> <version> <arch> <size> sha256:<hex> <url>
                                           a .deb that install adds (the lines after its `install`)
 
@@ -18,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 from urllib.parse import unquote, urlparse
+
+from pants_kolla.core.image_tree import ImageNode
 
 LOCK_FILE = "packages.lock"
 HEADER = (
@@ -57,6 +61,10 @@ class LockedInstall:
 
     requested: tuple[str, ...]
     debs: tuple[LockedDeb, ...]
+    scope: str = ""  # the install type of the variant that makes it; "" for an image of one variant
+
+    def line(self) -> str:
+        return " ".join(["install", *([f"@{self.scope}"] if self.scope else []), *self.requested])
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,14 @@ class PackageLock:
     release: tuple[str, ...]  # "Field: value" lines
     installs: tuple[LockedInstall, ...]
 
-    def install_for(self, requested: Iterable[str]) -> LockedInstall | None:
+    def install_for(self, requested: Iterable[str], scope: str = "") -> LockedInstall | None:
         wanted = tuple(requested)
-        return next((i for i in self.installs if i.requested == wanted), None)
+        return next((i for i in self.installs if i.requested == wanted and i.scope == scope), None)
+
+    def merged(self, other: PackageLock) -> PackageLock:
+        """Both locks' installs (the variants of one folder), each once; both Release lines."""
+        installs = tuple(dict.fromkeys((*self.installs, *other.installs)))
+        return PackageLock(tuple(sorted(set(self.release) | set(other.release))), installs)
 
     @property
     def debs(self) -> tuple[LockedDeb, ...]:
@@ -76,6 +89,12 @@ class PackageLock:
             for deb in install.debs:
                 seen.setdefault(deb.sha256, deb)
         return tuple(seen.values())
+
+
+def lock_scope(node: ImageNode) -> str:
+    """Which installs of its folder's lock an image uses: a parametrized target's variants (binary,
+    source) share the folder, so each has its own; any other image has the lock to itself."""
+    return node.install_type if node.is_per_type else ""
 
 
 def rootfs_requested(variant: str, packages: Iterable[str]) -> tuple[str, ...]:
@@ -97,7 +116,7 @@ def check_rootfs_lock(lock: PackageLock, requested: tuple[str, ...], path: str, 
 def dump(lock: PackageLock) -> str:
     lines = [f"release {field}" for field in lock.release]
     for install in lock.installs:
-        lines.append("install " + " ".join(install.requested))
+        lines.append(install.line())
         lines.extend(deb.line() for deb in install.debs)
     return HEADER + "\n".join(lines) + "\n"
 
@@ -107,6 +126,7 @@ def parse(text: str, path: str) -> PackageLock:
     release: list[str] = []
     installs: list[LockedInstall] = []
     requested: tuple[str, ...] | None = None
+    scope = ""
     debs: list[LockedDeb] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -118,8 +138,9 @@ def parse(text: str, path: str) -> PackageLock:
             release.append(rest)
         elif kind == "install":
             if requested is not None:
-                installs.append(LockedInstall(requested, tuple(debs)))
-            requested, debs = _requested(rest, where), []
+                installs.append(LockedInstall(requested, tuple(debs), scope))
+            scope, names = _scope(rest)
+            requested, debs = _requested(names, where), []
         elif kind == "deb":
             if requested is None:
                 raise LockError(f"{where}: a `deb` line before any `install` line.")
@@ -127,8 +148,13 @@ def parse(text: str, path: str) -> PackageLock:
         else:
             raise LockError(f"{where}: unknown record `{kind}` (expected release, install or deb).")
     if requested is not None:
-        installs.append(LockedInstall(requested, tuple(debs)))
+        installs.append(LockedInstall(requested, tuple(debs), scope))
     return PackageLock(tuple(release), tuple(installs))
+
+
+def _scope(rest: str) -> tuple[str, str]:
+    first, _, names = rest.partition(" ")
+    return (first[1:], names) if first.startswith("@") else ("", rest)
 
 
 def _requested(rest: str, where: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Optional
 
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
@@ -47,11 +48,13 @@ class ResolveLockRequest:
 
 @dataclass(frozen=True)
 class ResolvedLock:
+    """One target's part of its folder's lock (the variants of a parametrized target share the file)."""
+
     address: Address
     path: str  # the lock file, from the build root
-    text: str  # what it should hold ("" when the template installs no packages)
-    changed: bool  # its installs differ from the file's (Release dates alone do not rewrite it)
-    packages: int
+    lock: Optional[PackageLock]  # None when the target installs no packages
+    existing: Optional[PackageLock]  # what the file holds now (None: no file, or a broken one)
+    scope: str = ""  # which installs of the file are this target's (core/package_lock.py)
 
 
 async def _existing(path: str) -> PackageLock | None:
@@ -130,20 +133,20 @@ async def _image_process(
 
 async def _requested_and_process(
     target: Target, builder: BuilderPex, backend: BuilderBackend
-) -> tuple[tuple[tuple[str, ...], ...], BuilderProcess | None]:
-    """What the target asks apt (or mmdebstrap) for, and the process that resolves it (None: nothing)."""
+) -> tuple[tuple[tuple[str, ...], ...], str, BuilderProcess | None]:
+    """What the target asks apt (or mmdebstrap) for, in which scope of the lock, and the process that
+    resolves it (None: nothing)."""
     if target.has_field(RegistryImageField) and target[RegistryImageField].value:
-        return (), None  # pulled by digest: nothing to lock
+        return (), "", None  # pulled by digest: nothing to lock
     if target.has_field(DebianVariantField):
         mirror = await Get(RootfsMirror)
         variant, packages = target[DebianVariantField].value, target[DebianPackagesField].value or ()
-        return (rootfs_requested(variant, packages),), _rootfs_lock_process(target, mirror.url, builder)
+        return (rootfs_requested(variant, packages),), "", _rootfs_lock_process(target, mirror.url, builder)
     rendered = await Get(RenderedDockerfile, RenderDockerfileRequest(target.address, ignore_lock=True))
     if not rendered.apt_requested:
-        return (), None
-    return rendered.apt_requested, await _image_process(
-        target.address, rendered.apt_requested, backend, builder
-    )
+        return (), rendered.apt_scope, None
+    process = await _image_process(target.address, rendered.apt_requested, backend, builder)
+    return rendered.apt_requested, rendered.apt_scope, process
 
 
 @rule(desc="Resolve an image's package lock")
@@ -156,9 +159,10 @@ async def resolve_lock(
     if not declared:
         raise KollaInputError(f"{where(address, KollaPackageLockField.alias)} is empty: nothing to lock.")
     path = os.path.join(address.spec_path, declared[0])
-    requested, lock_process = await _requested_and_process(wrapped.target, builder, backend)
+    requested, scope, lock_process = await _requested_and_process(wrapped.target, builder, backend)
+    existing = await _existing(path)
     if lock_process is None:
-        return ResolvedLock(address, path, "", False, 0)
+        return ResolvedLock(address, path, None, existing, scope)
     process = await Get(Process, BuilderProcess, lock_process)
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
@@ -169,13 +173,11 @@ async def resolve_lock(
     lock = PackageLock(
         release=tuple(resolved["release"]),
         installs=tuple(
-            LockedInstall(asked, debs_from_print_uris(output, path))
+            LockedInstall(asked, debs_from_print_uris(output, path), scope)
             for asked, output in zip(requested, resolved["installs"])
         ),
     )
-    existing = await _existing(path)
-    changed = existing is None or existing.installs != lock.installs
-    return ResolvedLock(address, path, dump(lock), changed, len(lock.debs))
+    return ResolvedLock(address, path, lock, existing, scope)
 
 
 def rules():

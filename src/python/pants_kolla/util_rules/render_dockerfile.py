@@ -23,7 +23,7 @@ from pants_kolla.core.errors import KollaInputError, display, file_text, where
 from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.jinja_render import render_template
 from pants_kolla.core.naming import NamingScheme
-from pants_kolla.core.package_lock import LockedDeb, LockError
+from pants_kolla.core.package_lock import LockedDeb, LockError, lock_scope
 from pants_kolla.core.template_context import template_context
 from pants_kolla.core.template_library_files import library_templates
 from pants_kolla.core.template_overrides import TemplateOverride, chain_overrides
@@ -55,6 +55,7 @@ class RenderedDockerfile:
     digest: Digest  # a single file named `Dockerfile`
     # What each package install of the template asks for, in order, and the .debs its lock gives them.
     apt_requested: tuple[tuple[str, ...], ...] = ()
+    apt_scope: str = ""  # which variant's installs of the folder's lock (core/package_lock.py)
     locked_debs: tuple[LockedDeb, ...] = ()
 
 
@@ -102,7 +103,7 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
     overrides = await _template_overrides(wrapped.target, kolla)
     templates = await _templates(request.address, template_path, library_addresses)
     origin = f"`{display(request.address)}`"
-    apt = await _apt_installs(wrapped.target, request.ignore_lock)
+    apt = await _apt_installs(wrapped.target, node, request.ignore_lock)
     if node.dialect == Dialect.KOLLA:
         text = await render_kolla_dialect(
             node,
@@ -131,15 +132,16 @@ async def render_dockerfile(request: RenderDockerfileRequest, kolla: KollaSubsys
         content=text,
         digest=digest,
         apt_requested=tuple(apt.requested),
+        apt_scope=apt.scope,
         locked_debs=tuple(dict.fromkeys(d for install in apt.used for d in install.debs)),
     )
 
 
-async def _apt_installs(target: Target, ignore_lock: bool) -> AptInstalls:
+async def _apt_installs(target: Target, node: ImageNode, ignore_lock: bool) -> AptInstalls:
     """The image's package installs, with its lock unless ignored or absent."""
     lock_file = await read_package_lock(target)
     lock = None if ignore_lock else lock_file.lock
-    return AptInstalls(lock, lock_file.path, lock_file.relock_command)
+    return AptInstalls(lock, lock_file.path, lock_file.relock_command, lock_scope(node))
 
 
 def _render_pants_kolla(
