@@ -3,7 +3,8 @@
 A build leaves its step images in the engine (so the next edit of the same image rebuilds only the
 steps that changed) and reports their IDs; when a new build of the target replaces them, the previous
 set goes. Which set belongs to which target is a machine-local record, a file per engine and target
-under Pants' named caches: outside every cache key, and surviving pantsd restarts.
+(named with its repository's root) under Pants' named caches: outside every cache key, and surviving
+pantsd restarts.
 """
 
 from __future__ import annotations

@@ -106,15 +106,18 @@ def _stale_run(address: Address) -> ImageRun:
     )
 
 
-def _replace_step_images(result: ImageBuildResult, engine: EngineEndpoint, named_caches_dir: str) -> None:
+def _replace_step_images(
+    result: ImageBuildResult, engine: EngineEndpoint, named_caches_dir: str, build_root: str
+) -> None:
     """A build that ran in this run replaces its target's step images in the engine's layer cache (a
-    remote worker's engine is the worker's to clean)."""
+    remote worker's engine is the worker's to clean). The target is named with its repository: the
+    record is machine-wide, and two checkouts' `images/leaf` are two targets."""
     if engine.remote_host:
         return
     endpoint = engine_client.as_endpoint(engine.docker_host)
     try:
         engine_step_images.replace_step_images(
-            named_caches_dir, endpoint, result.address.spec, result.step_images
+            named_caches_dir, endpoint, f"{build_root}//{result.address.spec}", result.step_images
         )
     except engine_client.EngineApiError as e:
         logger.warning(f"The step images of {result.ref}'s previous build stay in the engine: {e}")
@@ -164,7 +167,7 @@ async def run_image(
         if loaded.error:
             return dataclasses.replace(run, load_error=loaded.error)
         if outcome.status == ImageStatus.BUILT:
-            _replace_step_images(result, engine, str(global_options.named_caches_dir))
+            _replace_step_images(result, engine, str(global_options.named_caches_dir), build_root.path)
     dist_request = DistImageRequest(
         result=result, status=outcome.status, loaded=loaded, export_archives=kolla.export_archives
     )
