@@ -400,16 +400,21 @@ def add_pull_and_rootfs(sub: argparse._SubParsersAction) -> None:
     pull.add_argument("--plain-http", action="store_true")
     pull.add_argument("--out", required=True)
     pull.add_argument("--log", required=True)
-    rootfs = sub.add_parser("rootfs")
-    rootfs.add_argument("--suite", required=True)
-    rootfs.add_argument("--variant", required=True)
-    rootfs.add_argument("--include", action="append", default=[])
-    rootfs.add_argument("--mirror", required=True)
+    rootfs = add_mmdebstrap_args(sub.add_parser("rootfs"))
     rootfs.add_argument("--apt-auth", default="", help="An apt auth.conf file for the mirror, if not empty.")
     rootfs.add_argument("--epoch", type=int, required=True)
     rootfs.add_argument("--debs", default="", help="a folder of the lock's .debs: install only those")
     rootfs.add_argument("--out", required=True)
     rootfs.add_argument("--log", required=True)
+
+
+def add_mmdebstrap_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """What a rootfs is made of, for `rootfs` (the build) and `rootfs-lock` (its lock)."""
+    parser.add_argument("--suite", required=True)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--include", action="append", default=[])
+    parser.add_argument("--mirror", required=True)
+    return parser
 
 
 def add_build(sub: argparse._SubParsersAction) -> None:
@@ -448,12 +453,7 @@ def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:
     lock.add_argument("--parent-base-id", default="")
     lock.add_argument("--installs", required=True, help="JSON: the packages of each install, in order")
     lock.add_argument("--out", required=True)
-    rootfs_lock = sub.add_parser("rootfs-lock")
-    rootfs_lock.add_argument("--suite", required=True)
-    rootfs_lock.add_argument("--variant", required=True)
-    rootfs_lock.add_argument("--include", action="append", default=[])
-    rootfs_lock.add_argument("--mirror", required=True)
-    rootfs_lock.add_argument("--out", required=True)
+    add_mmdebstrap_args(sub.add_parser("rootfs-lock")).add_argument("--out", required=True)
 
     probe = sub.add_parser("probe")
     probe.add_argument("--out", required=True)
