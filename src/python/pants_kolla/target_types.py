@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Iterable, Mapping, Optional, Tuple
 
-from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    AsyncFieldMixin,
     BoolField,
     Dependencies,
     InvalidFieldException,
@@ -20,6 +21,7 @@ from pants.engine.target import (
     Tags,
     Target,
 )
+from pants.source.filespec import Filespec
 from pants.util.strutil import help_text
 
 from pants_kolla.core import field_checks
@@ -130,23 +132,26 @@ class KollaTemplateOverridesField(MultipleSourcesField, SecondaryOwnerMixin):
     )
 
 
-class KollaPackageLockField(MultipleSourcesField, SecondaryOwnerMixin):
-    """A second file field, owned like `template_overrides`: a changed lock selects its image under
-    `--changed-since`."""
+class KollaPackageLockField(AsyncFieldMixin, SecondaryOwnerMixin, StringField):
+    """Not a sources field: the template is the target's one primary source (Pants takes the first
+    sources field by alias as primary). A secondary owner, so a changed lock selects its image under
+    `--changed-since` and as a file argument."""
 
     alias = "package_lock"
-    default = (LOCK_FILE,)
-    expected_num_files = range(0, 2)
-    # No lock yet is a valid state (the image installs from the mirror): a missing file is no error.
-    default_glob_match_error_behavior = GlobMatchErrorBehavior.ignore
+    default = LOCK_FILE
+    value: str
     help = help_text(
         f"""
-        The image's Debian package lock (`{LOCK_FILE}` beside its BUILD file, written by
+        The image's Debian package lock, a file beside its BUILD file (default `{LOCK_FILE}`, written by
         `pants kolla-lock`): every .deb its package installs add to its parent (for a `debian_rootfs`:
         every .deb mmdebstrap installs), by sha256. With a lock, builds install exactly those files and
-        read no mirror; without one, they install from the mirror.
+        read no mirror; without one (no file yet), they install from the mirror.
         """
     )
+
+    @property
+    def filespec(self) -> Filespec:
+        return {"includes": [os.path.join(self.address.spec_path, self.value)]}
 
 
 class KollaImageNameField(StringField):

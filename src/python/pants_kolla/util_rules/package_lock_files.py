@@ -12,7 +12,7 @@ from pants.engine.rules import Get
 from pants.engine.target import Target
 
 from pants_kolla.core.errors import KollaInputError, file_text, where
-from pants_kolla.core.package_lock import LOCK_FILE, LockError, PackageLock
+from pants_kolla.core.package_lock import LockError, PackageLock
 from pants_kolla.core.package_lock import parse as parse_lock
 from pants_kolla.target_types import KollaPackageLockField
 
@@ -25,10 +25,9 @@ class PackageLockFile:
 
 
 async def read_package_lock(target: Target) -> PackageLockFile:
-    declared = target[KollaPackageLockField].value or ()
-    path = os.path.join(target.address.spec_path, declared[0] if declared else LOCK_FILE)
+    path = os.path.join(target.address.spec_path, target[KollaPackageLockField].value)
     relock = f"pants kolla-lock {target.address.spec}"
-    contents = await Get(DigestContents, PathGlobs([path])) if declared else ()
+    contents = await Get(DigestContents, PathGlobs([path]))
     if not contents:
         return PackageLockFile(path, None, relock)
     origin = where(target.address, KollaPackageLockField.alias)

@@ -19,7 +19,7 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
-from pants_kolla.core.errors import KollaBuildError, KollaInputError, display, where
+from pants_kolla.core.errors import KollaBuildError, display
 from pants_kolla.core.package_lock import LockedInstall, LockError, PackageLock, debs_from_print_uris, dump
 from pants_kolla.core.package_lock import parse as parse_lock
 from pants_kolla.core.package_lock import rootfs_requested
@@ -155,10 +155,7 @@ async def resolve_lock(
 ) -> ResolvedLock:
     address = request.address
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
-    declared = wrapped.target[KollaPackageLockField].value or ()
-    if not declared:
-        raise KollaInputError(f"{where(address, KollaPackageLockField.alias)} is empty: nothing to lock.")
-    path = os.path.join(address.spec_path, declared[0])
+    path = os.path.join(address.spec_path, wrapped.target[KollaPackageLockField].value)
     requested, scope, lock_process = await _requested_and_process(wrapped.target, builder, backend)
     existing = await _existing(path)
     if lock_process is None:
