@@ -77,9 +77,7 @@ def cmd_rootfs(args: argparse.Namespace) -> int:
 def mmdebstrap_argv(args: argparse.Namespace, rootfs_tar: str) -> list[str]:
     """mmdebstrap's command line as logged, without the mirror's auth hooks; its last three arguments are
     the suite, the tarball to write and the mirror."""
-    argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=tar"]
-    if args.include:
-        argv.append("--include=" + ",".join(args.include))
+    argv = mmdebstrap_prefix(args, "tar")
     if not args.debs:
         return argv + [args.suite, rootfs_tar, args.mirror]
     # The lock's .debs as a flat repository: no mirror is read. The image's sources.list names the mirror
@@ -89,6 +87,15 @@ def mmdebstrap_argv(args: argparse.Namespace, rootfs_tar: str) -> list[str]:
     flat_repo.write_flat_repo(args.debs, args.suite)
     argv.append(f'--customize-hook=echo "deb {args.mirror} {args.suite} main" > "$1/etc/apt/sources.list"')
     return argv + [args.suite, rootfs_tar, f"deb [trusted=yes] copy://{os.path.abspath(args.debs)} ./"]
+
+
+def mmdebstrap_prefix(args: argparse.Namespace, output_format: str) -> list[str]:
+    """mmdebstrap with the rootfs's variant and packages, as the build (`rootfs`) and its lock
+    (`rootfs-lock`) both run it."""
+    argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", f"--format={output_format}"]
+    if args.include:
+        argv.append("--include=" + ",".join(args.include))
+    return argv
 
 
 def shown(args: argparse.Namespace, command: str) -> str:

@@ -76,9 +76,9 @@ def cmd_rootfs_lock(args: argparse.Namespace) -> int:
     hook = os.path.abspath("resolve-hook.sh")
     with open(hook, "w") as f:
         f.write(ROOTFS_HOOK)
-    argv = ["mmdebstrap", f"--variant={args.variant}", "--mode=root", "--format=null", "--quiet"]
-    if args.include:
-        argv.append("--include=" + ",".join(args.include))
+    from pants_kolla.builder.cli import mmdebstrap_prefix
+
+    argv = [*mmdebstrap_prefix(args, "null"), "--quiet"]
     argv += [f'--customize-hook=sh {hook} "$1" >> {os.path.abspath("resolved.txt")}', args.suite, "/dev/null"]
     proc = subprocess.run([*argv, args.mirror], capture_output=True, text=True)
     if proc.returncode != 0:

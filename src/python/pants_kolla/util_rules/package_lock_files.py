@@ -24,7 +24,8 @@ class PackageLockFile:
     relock_command: str
 
 
-async def read_package_lock(target: Target) -> PackageLockFile:
+async def read_package_lock(target: Target, broken_is_absent: bool = False) -> PackageLockFile:
+    """`broken_is_absent`: for `kolla-lock`, which replaces a lock it cannot read."""
     path = os.path.join(target.address.spec_path, target[KollaPackageLockField].value)
     relock = f"pants kolla-lock {target.address.spec}"
     contents = await Get(DigestContents, PathGlobs([path]))
@@ -34,4 +35,6 @@ async def read_package_lock(target: Target) -> PackageLockFile:
     try:
         return PackageLockFile(path, parse_lock(file_text(contents[0].content, path, origin), path), relock)
     except LockError as e:
+        if broken_is_absent:
+            return PackageLockFile(path, None, relock)
         raise KollaInputError(f"{origin}: {e}")

@@ -8,32 +8,29 @@ run (its answer depends on the mirror's state, so it is never cached).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Optional
 
 from pants.engine.addresses import Address
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 from pants_kolla.core.errors import KollaBuildError, display
-from pants_kolla.core.package_lock import LockedInstall, LockError, PackageLock, debs_from_print_uris, dump
-from pants_kolla.core.package_lock import parse as parse_lock
-from pants_kolla.core.package_lock import rootfs_requested
+from pants_kolla.core.package_lock import LockedInstall, PackageLock, debs_from_print_uris, rootfs_requested
 from pants_kolla.target_types import (
     DebianPackagesField,
     DebianSuiteField,
     DebianVariantField,
-    KollaPackageLockField,
     RegistryImageField,
 )
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest
+from pants_kolla.util_rules.package_lock_files import read_package_lock
 from pants_kolla.util_rules.prerequisites import BuilderPex
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
@@ -55,16 +52,6 @@ class ResolvedLock:
     lock: Optional[PackageLock]  # None when the target installs no packages
     existing: Optional[PackageLock]  # what the file holds now (None: no file, or a broken one)
     scope: str = ""  # which installs of the file are this target's (core/package_lock.py)
-
-
-async def _existing(path: str) -> PackageLock | None:
-    contents = await Get(DigestContents, PathGlobs([path]))
-    if not contents:
-        return None
-    try:
-        return parse_lock(contents[0].content.decode(errors="replace"), path)
-    except LockError:
-        return None  # a broken lock is replaced
 
 
 def _lock_process(
@@ -155,9 +142,9 @@ async def resolve_lock(
 ) -> ResolvedLock:
     address = request.address
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
-    path = os.path.join(address.spec_path, wrapped.target[KollaPackageLockField].value)
+    lock_file = await read_package_lock(wrapped.target, broken_is_absent=True)
+    path, existing = lock_file.path, lock_file.lock
     requested, scope, lock_process = await _requested_and_process(wrapped.target, builder, backend)
-    existing = await _existing(path)
     if lock_process is None:
         return ResolvedLock(address, path, None, existing, scope)
     process = await Get(Process, BuilderProcess, lock_process)
