@@ -2,7 +2,16 @@
 
 from pants.backend.python.util_rules import pex
 
-from pants_kolla.goals import kolla_graph, kolla_list, kolla_lock, kolla_render, package, publish, tailor
+from pants_kolla.goals import (
+    kolla_graph,
+    kolla_list,
+    kolla_lock,
+    kolla_render,
+    kolla_sbom,
+    package,
+    publish,
+    tailor,
+)
 from pants_kolla.package_run import dist_image, image_run, run_report, run_token
 from pants_kolla.subsystems import builder_tool
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
@@ -14,6 +23,7 @@ from pants_kolla.util_rules import (
     context_pexes,
     engine_endpoint,
     engine_load,
+    image_sbom,
     image_tree_targets,
     locked_debs,
     package_lock_resolve,
@@ -55,6 +65,8 @@ def rules():
         *kolla_list.rules(),
         *kolla_graph.rules(),
         *kolla_lock.rules(),
+        *kolla_sbom.rules(),
+        *image_sbom.rules(),
         *locked_debs.rules(),
         *package_lock_resolve.rules(),
         *tailor.rules(),

@@ -8,6 +8,7 @@ of the engine and of Pants), so its duration is the tree's cold build time; it i
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
 
@@ -126,3 +127,51 @@ def test_a_failing_probe_fails(tree: ScratchRepo, docker_client) -> None:
     )
     with pytest.raises(AssertionError, match="never passed"):
         run_check(docker_client, ref(tree, redis.image, None), wrong, None)
+
+
+def dpkg_packages(client, image: str) -> set[str]:
+    """What dpkg in a container of the image says is installed, as purls' `name@version?arch` parts."""
+    query = ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n"]
+    output = client.containers.run(image, query, remove=True, user="root", entrypoint=[]).decode()
+    rows = [line.split() for line in output.splitlines() if line.startswith("ii ")]
+    return {f"{name} {version} {arch}" for _, name, version, arch in rows}
+
+
+def test_every_image_has_a_valid_sbom_listing_what_dpkg_lists(tree: ScratchRepo, docker_client) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    validator = JsonStrictValidator(SchemaVersion.V1_5)
+    for folder in sorted((tree.root / "dist/images").iterdir()):
+        text = (folder / "sbom.cdx.json").read_text()
+        assert validator.validate_str(text) is None, folder.name
+        bom = json.loads(text)
+        image = bom["metadata"]["component"]["bom-ref"]
+        debs = {
+            f"{c['name']} {c['version']} {c['purl'].rpartition('arch=')[2]}"
+            for c in bom["components"]
+            if c["purl"].startswith("pkg:deb/")
+        }
+        assert debs == dpkg_packages(docker_client, image), folder.name
+
+
+def test_source_sboms_list_the_pex_distributions(tree: ScratchRepo) -> None:
+    bom = json.loads((tree.root / "dist/images/debian-source-keystone/sbom.cdx.json").read_text())
+    python = {c["name"] for c in bom["components"] if c["purl"].startswith("pkg:pypi/")}
+    assert {"keystone", "oslo-config"} <= python
+    binary = json.loads((tree.root / "dist/images/debian-binary-keystone/sbom.cdx.json").read_text())
+    assert not [c for c in binary["components"] if c["purl"].startswith("pkg:pypi/")]
+    assert "python3-keystone" in {c["name"] for c in binary["components"]}
+
+
+def test_kolla_sbom_names_the_images_holding_a_package(tree: ScratchRepo, docker_client) -> None:
+    run = tree.pants("kolla-sbom", "--contains=cron", "images/::")
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = {line.split()[1] for line in run.stdout.splitlines()}
+    holding = {
+        folder.name
+        for folder in (tree.root / "dist/images").iterdir()
+        if '"pkg:deb/debian/cron@' in (folder / "sbom.cdx.json").read_text()
+    }
+    assert found == {tree.ref(name) for name in holding} and tree.ref("cron") in found
+    assert all(" cron=" in line for line in run.stdout.splitlines())

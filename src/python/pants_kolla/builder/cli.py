@@ -378,7 +378,10 @@ def run_image_step(args: argparse.Namespace) -> int:
         "load": cmd_load,
     }
     try:
-        return commands[args.command](args)
+        returncode = commands[args.command](args)
+        if returncode == 0 and getattr(args, "packages_out", None):
+            write_packages(args)
+        return returncode
     except Exception as e:
         # The engine went away mid-command (killed, restarted): one line and the engine's exit code, so
         # the rule reports how to start it instead of a traceback.
@@ -389,6 +392,15 @@ def run_image_step(args: argparse.Namespace) -> int:
         image = f" of {', '.join(args.tag)}" if args.command == "load" else ""
         print(f"Lost the Docker engine during `{args.command}`{image}: {e}", file=sys.stderr)
         return exit_codes.ENGINE_UNREACHABLE
+
+
+def write_packages(args: argparse.Namespace) -> None:
+    """The built image's dpkg database, for its SBOM: read from the layers just written (and the
+    parent's, which the build got as a docker-archive folder)."""
+    from pants_kolla.builder import image_files
+
+    parent = getattr(args, "parent", "")
+    image_files.write_dpkg_status([args.out, *([parent] if parent else [])], args.packages_out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,12 +419,18 @@ def add_pull_and_rootfs(sub: argparse._SubParsersAction) -> None:
     pull.add_argument("--plain-http", action="store_true")
     pull.add_argument("--out", required=True)
     pull.add_argument("--log", required=True)
+    add_packages_out(pull)
     rootfs = add_mmdebstrap_args(sub.add_parser("rootfs"))
     rootfs.add_argument("--apt-auth", default="", help="An apt auth.conf file for the mirror, if not empty.")
     rootfs.add_argument("--epoch", type=int, required=True)
     rootfs.add_argument("--debs", default="", help="a folder of the lock's .debs: install only those")
     rootfs.add_argument("--out", required=True)
     rootfs.add_argument("--log", required=True)
+    add_packages_out(rootfs)
+
+
+def add_packages_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--packages-out", default="", help="write the image's dpkg status file here")
 
 
 def add_mmdebstrap_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -439,6 +457,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--debs", default="", help="a folder of locked .debs to serve to the RUN steps")
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)
+    add_packages_out(build)
 
 
 def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:

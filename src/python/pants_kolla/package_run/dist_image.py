@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pants.engine.fs import AddPrefix, Digest, DigestSubset, MergeDigests, PathGlobs, Snapshot
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
 from pants_kolla.core.run_summary import ImageStatus
 from pants_kolla.util_rules.build_image import ImageBuildResult
 from pants_kolla.util_rules.engine_load import LoadedImage
+from pants_kolla.util_rules.image_sbom import ImageSbom, ImageSbomRequest
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ async def dist_image(request: DistImageRequest) -> DistImage:
         if loaded is not None and not request.export_archives:
             # The engine holds the image: write its manifest and config, not gigabytes of layers per run.
             archive = await Get(Digest, DigestSubset(archive, PathGlobs(["*.json"])))
-        archive = await Get(Digest, AddPrefix(archive, "image"))
-        files = await Get(Digest, MergeDigests([archive, result.log, result.dockerfile]))
+        archive, sbom = await MultiGet(
+            Get(Digest, AddPrefix(archive, "image")), Get(ImageSbom, ImageSbomRequest(result.address))
+        )
+        files = await Get(Digest, MergeDigests([archive, result.log, result.dockerfile, sbom.digest]))
         where = "in the engine" if loaded is not None else "not loaded: no engine (docker load from dist/)"
         status = f"{request.status.value}: {result.ref} {result.image.image_id} ({where})"
     snapshot = await Get(Snapshot, Digest, files)

@@ -30,6 +30,7 @@ BUILDER_FILES = (
     "buildah_build.py",
     "debs_proxy.py",
     "flat_repo.py",
+    "image_files.py",
     "lock_resolve.py",
     "registry_push.py",
     "tool_probe.py",

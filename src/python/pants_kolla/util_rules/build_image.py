@@ -62,6 +62,8 @@ from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 
 # Where an image build writes the IDs of the step images it left in the engine.
 STEP_IMAGES_FILE = "step-images.json"
+# Where an image build writes the image's dpkg database (for its SBOM).
+PACKAGES_FILE = "packages.dpkg"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class BuiltImage:
     build_input: Digest
     # The parent's image ID: where the engine holds it, loading this image sends only its own layers.
     parent_id: str = ""
+    packages: Digest = EMPTY_DIGEST  # PACKAGES_FILE: the image's dpkg status file
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ async def _built_image(output: Digest, ref: str, parent: Optional[BuiltImage]) -
         Get(Digest, MergeDigests([unnamed_files, named_manifest, *parent_layers])),
         Get(Digest, MergeDigests([own_files, *parent_layers])),
     )
+    packages = await Get(Digest, DigestSubset(output, PathGlobs([PACKAGES_FILE])))
     config = json.loads(manifest[0].content)[0]["Config"]
     image_id = "sha256:" + config.split("/")[-1].split(".")[0]
     return BuiltImage(
@@ -173,6 +177,7 @@ async def _built_image(output: Digest, ref: str, parent: Optional[BuiltImage]) -
         archive=archive,
         build_input=build_input,
         parent_id=parent.image_id if parent else "",
+        packages=packages,
     )
 
 
@@ -182,11 +187,15 @@ async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> I
         Process,
         BuilderProcess(
             pex=builder.pex,
-            argv=(*run.argv, "--out", "image", "--log", "build.log"),
+            argv=(*run.argv, "--out", "image", "--log", "build.log", "--packages-out", PACKAGES_FILE),
             description=f"Building {run.ref}",
             input_digest=run.input_digest,
             immutable_inputs=FrozenDict({"parent": run.parent.build_input} if run.parent else {}),
-            output_files=("build.log", STEP_IMAGES_FILE) if run.reports_step_images else ("build.log",),
+            output_files=(
+                ("build.log", PACKAGES_FILE, STEP_IMAGES_FILE)
+                if run.reports_step_images
+                else ("build.log", PACKAGES_FILE)
+            ),
             output_directories=("image",),
             engine_env=engine.env if engine else FrozenDict(),
             append_only_caches=FrozenDict(
