@@ -36,7 +36,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "src/python")]
 
-from kolla_bench import docs_tables, engine, monorepo, peers, render_speed, sampling, synthetic  # noqa: E402
+from kolla_bench import (  # noqa: E402
+    docs_tables,
+    engine,
+    monorepo,
+    peers,
+    publish_bench,
+    render_speed,
+    sampling,
+    synthetic,
+)
 from kolla_bench.pants_repo import REPO, PantsRepo, Timed, pants_python, pants_toml  # noqa: E402
 from kolla_bench.table import Check, Row, Samples, checks_table, ratio, results_table, seconds  # noqa: E402
 from pants_kolla_tests.offline_toml import source_date_epoch_for  # noqa: E402
@@ -55,7 +64,7 @@ REAL_TREE = ("rootfs", "base", "cron", "memcached", "redis", "haproxy", "chrony"
 # images/BUILD without the PEX defaults of the service images REAL_TREE leaves out.
 IMAGES_BUILD = 'kolla_template_library(name="templates")\n'
 DOCS_PAGE = REPO / "docs/performance.md"  # the tables go between its bench-table markers
-SECTIONS = ("render", "real", "remote", "scaling", "monorepo")  # in the order a run takes them
+SECTIONS = ("render", "real", "publish", "remote", "scaling", "monorepo")  # in the order a run takes them
 
 
 def log(message: str) -> None:
@@ -350,6 +359,41 @@ class Bench:
                 f"{seconds(samples.median)} s vs {seconds(cold_b.median)} s = {r:.2f}×",
                 r <= 0.8,
             )
+
+    def publish(self) -> None:
+        """The real tree, packaged (from the cache after the real section), published to a fresh registry:
+        push_jobs 4 vs 1, and vs the engine pushing each image."""
+        s = "publish"
+        plugin = self.plugin_repo("plugin")
+        plugin.pants("package", "images::", pantsd=True)
+        refs = [
+            line.split()[1]
+            for line in plugin.pants("kolla-list", "images::", pantsd=True).stdout.splitlines()
+        ]
+        runs = {}
+        for jobs in (4, 1):
+            runs[jobs] = self.row(
+                s,
+                f"kolla-publish images:: to a fresh registry, push_jobs={jobs}",
+                PLUGIN,
+                self.sampled(
+                    lambda i: publish_bench.kolla_publish(
+                        plugin, self.work / f"reg-{jobs}-{i}", jobs, "images::"
+                    )
+                ),
+                "no engine involved; each layer compressed once (cached), blobs checked before upload",
+            )
+        peer = self.row(
+            s,
+            "docker push of each image to a fresh registry",
+            "engine push loop",
+            self.sampled(
+                lambda i: publish_bench.engine_push([f"{r}" for r in refs], self.work / f"reg-e-{i}")
+            ),
+            "the engine compresses each layer as it pushes",
+        )
+        r = ratio(runs[4].median, peer.median)
+        self.check("kolla-publish (push_jobs=4) faster than the engine's pushes", f"{r:.2f}×", r < 1)
 
     def cold_pantsd(self, plugin: PantsRepo, label: str) -> Samples:
         """Cold builds through a running pantsd: a maintainer of each sample's own (a LABEL right after
@@ -767,6 +811,8 @@ def main() -> int:
             bench.render()
         if "real" in sections:
             bench.real_tree()
+        if "publish" in sections:
+            bench.publish()
         if "remote" in sections:
             bench.remote()
         if "scaling" in sections:

@@ -6,6 +6,7 @@ from pants_kolla.goals import (
     kolla_graph,
     kolla_list,
     kolla_lock,
+    kolla_publish,
     kolla_render,
     kolla_sbom,
     package,
@@ -26,8 +27,10 @@ from pants_kolla.util_rules import (
     image_sbom,
     image_tree_targets,
     locked_debs,
+    oci_layout,
     package_lock_resolve,
     prerequisites,
+    publish_plan,
     remote_execution,
     render_dockerfile,
     rootfs_mirror_auth,
@@ -71,6 +74,9 @@ def rules():
         *package_lock_resolve.rules(),
         *tailor.rules(),
         *publish.rules(),
+        *oci_layout.rules(),
+        *publish_plan.rules(),
+        *kolla_publish.rules(),
     ]
 
 

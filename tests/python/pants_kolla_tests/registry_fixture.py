@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MANIFESTS = f"{MANIFEST_V2}, {OCI_MANIFEST}"
 
 
 def free_port() -> int:
@@ -92,7 +94,7 @@ class LocalRegistry:
         request = urllib.request.Request(
             f"http://{self.address}/v2/{repository}/manifests/{tag}",
             method="HEAD",
-            headers={"Accept": MANIFEST_V2},
+            headers={"Accept": MANIFESTS},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers["Docker-Content-Digest"]
@@ -104,7 +106,7 @@ class LocalRegistry:
 
     def manifest(self, repository: str, reference: str) -> dict:
         request = urllib.request.Request(
-            f"http://{self.address}/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_V2}
+            f"http://{self.address}/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFESTS}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)

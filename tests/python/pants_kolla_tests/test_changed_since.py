@@ -29,7 +29,7 @@ B_TEMPLATE = (
 SITE_OVERRIDE = (
     "{% extends parent_template %}\n{% block b_footer %}RUN echo site-1 > /site.txt{% endblock %}\n"
 )
-PUSHED = re.compile(r"^pushed (\S+)@sha256:\w+ image ", re.MULTILINE)
+PUSHED = re.compile(r"^published (\S+)@sha256:\w+ image \S+ as (\S+):", re.MULTILINE)
 
 
 def git(repo: ScratchRepo, *args: str) -> None:
@@ -113,7 +113,7 @@ def test_publish_with_the_same_selection_pushes_exactly_those(repo, tmp_path):
     with LocalRegistry(tmp_path / "registry") as registry:
         run = repo.pants(*CHANGED, f"--kolla-registry={registry.address}", "publish")
         assert run.returncode == 0, run.stderr[-3000:]
-        pushed = sorted(PUSHED.findall(run.stdout + run.stderr))
+        pushed = sorted(f"{r}:{tags}" for r, tags in PUSHED.findall(run.stdout + run.stderr))
         assert pushed == [f"{registry.address}/{ref}" for ref in refs(repo, "a", "a-child")]
     assert run.built == refs(repo, "a", "a-child")
 

@@ -25,7 +25,7 @@ import pytest
 
 from pants_kolla_tests.engine_fixture import FreshEngine
 from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
-from pants_kolla_tests.registry_fixture import free_port
+from pants_kolla_tests.registry_fixture import LocalRegistry, free_port
 from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.tar_files import file_bytes
 from pants_kolla_tests.tiny_tree import image, write_rootfs_and_base
@@ -171,6 +171,21 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
                 # No engine: every image is a complete docker-archive in dist/.
                 for name in IMAGES:
                     assert list((second.root / f"dist/images/{name}/image").glob("*/layer.tar"))
+            # Published from this machine after the remote build (layouts made on the worker).
+            with LocalRegistry(tmp_path / "registry") as registry:
+                published = second.pants(
+                    *worker.pants_options(caches_base),
+                    *kolla,
+                    f"--local-store-dir={tmp_path / 'store-2'}",
+                    f"--named-caches-dir={tmp_path / 'named-2'}",
+                    f"--kolla-registry={registry.address}",
+                    "kolla-publish",
+                    "images/::",
+                )
+                assert published.returncode == 0, published.stdout[-3000:] + published.stderr[-3000:]
+                for name in IMAGES:
+                    manifest = registry.manifest(f"kolla/{name}", tag)
+                    assert manifest["config"]["digest"] == remote_ids[name]
 
 
 def test_unreachable_executor_is_one_clear_error(tmp_path):

@@ -11,7 +11,8 @@ directory and the build log), so Pants caches the image by content. Subcommands:
   load    make sure the engine holds an archived image under the given tags (per-session step)
   lock    resolve an image's package installs with apt in a container of its parent (`kolla-lock`)
   rootfs-lock  resolve a rootfs's .debs with mmdebstrap (`kolla-lock`)
-  push    push an image the engine holds to a registry (`publish`)
+  oci-layout  compress an image's new layers into an OCI layout (`publish`'s input, cached)
+  publish push every image of a run by digest with skopeo, then move the tags (`publish`)
   probe   report the builders this machine has (tool_probe.py; under remote execution, the worker's)
 
 Exit codes: builder/exit_codes.py (shared with the rules).
@@ -357,10 +358,14 @@ def main(argv: list[str]) -> int:
         from pants_kolla.builder import tool_probe
 
         return tool_probe.cmd_probe(args)
-    if args.command == "push":
-        from pants_kolla.builder import registry_push
+    if args.command == "publish":
+        from pants_kolla.builder import registry_publish
 
-        return registry_push.cmd_push(args)
+        return registry_publish.cmd_publish(args.plan, args.repository, args.state, args.run)
+    if args.command == "oci-layout":
+        from pants_kolla.builder import oci_layout
+
+        return oci_layout.cmd_oci_layout(args.image, args.parent_layers, args.out)
     if args.command in ("lock", "rootfs-lock"):
         from pants_kolla.builder import lock_resolve
 
@@ -409,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_pull_and_rootfs(sub)
     add_build(sub)
-    add_load_push_and_probe(sub)
+    add_load_publish_and_probe(sub)
     return parser
 
 
@@ -460,19 +465,23 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     add_packages_out(build)
 
 
-def add_load_push_and_probe(sub: argparse._SubParsersAction) -> None:
+def add_load_publish_and_probe(sub: argparse._SubParsersAction) -> None:
     load = sub.add_parser("load")
     load.add_argument("--image", required=True)
     load.add_argument("--base-id", default="", help="The image's parent ID: its layers need not be sent.")
     load.add_argument("--tag", action="append", default=[])
     load.add_argument("--out", required=True)
 
-    push = sub.add_parser("push")
-    push.add_argument("--image-id", required=True)
-    push.add_argument("--registry", required=True)
-    push.add_argument("--dest", action="append", required=True)
-    push.add_argument("--insecure", action="store_true")
-    push.add_argument("--retries", type=int, default=3)
+    layout = sub.add_parser("oci-layout")
+    layout.add_argument("--image", required=True, help="a docker-archive folder")
+    layout.add_argument("--parent-layers", default="", help="the parent layout's layers.json")
+    layout.add_argument("--out", required=True)
+
+    publish = sub.add_parser("publish")
+    publish.add_argument("--plan", required=True, help="JSON: every image of the run, parents first")
+    publish.add_argument("--repository", default="", help="report only this image")
+    publish.add_argument("--state", required=True, help="a folder the run's processes share")
+    publish.add_argument("--run", required=True, help="the run's token")
 
     lock = sub.add_parser("lock")
     lock.add_argument("--parent", required=True)

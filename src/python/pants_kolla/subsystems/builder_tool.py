@@ -32,7 +32,8 @@ BUILDER_FILES = (
     "flat_repo.py",
     "image_files.py",
     "lock_resolve.py",
-    "registry_push.py",
+    "oci_layout.py",
+    "registry_publish.py",
     "tool_probe.py",
 )
 

@@ -191,15 +191,33 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         default=[],
         help=softwrap(
             """
-            Registries reached over plain HTTP. Loopback registries (`127.0.0.0/8`, `localhost`) always
-            are; any other listed registry must also be in the engine's `insecure-registries`
-            (daemon.json), which `publish` checks before pushing.
+            Registries reached over plain HTTP (or HTTPS without certificate checks). Loopback
+            registries (`127.0.0.0/8`, `localhost`) always are.
             """
         ),
     )
     push_retries = IntOption(
         default=3,
         help="How many times a push that cannot reach the registry is retried (1 s, 2 s, 4 s... apart).",
+    )
+    push_jobs = IntOption(
+        default=4,
+        help=softwrap(
+            """
+            How many images `publish` pushes at a time (each after its parent, whose blobs it then finds
+            in the registry instead of uploading them alongside).
+            """
+        ),
+    )
+    publish_partial = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            When an image fails to push, still move the tags of the images that were pushed. By default a
+            failure moves no tag at all: every image's blobs and manifest go up by digest first, and the
+            tags move only when all of them did.
+            """
+        ),
     )
 
     def pants_kolla_value(self, name: str) -> str:
