@@ -30,6 +30,7 @@ from pants_kolla.core.errors import where
 from pants_kolla.core.install_types import InstallType
 from pants_kolla.core.package_lock import LOCK_FILE
 from pants_kolla.core.registry_refs import parse_pinned
+from pants_kolla.core.size_budget import SizeError, parse_size
 from pants_kolla.core.tailor_guess import TAILOR_TODO
 
 
@@ -246,6 +247,40 @@ class KollaExtraTagsField(StringSequenceField):
         return value
 
 
+# Read by `pants run` only: not in any build's cache key.
+class KollaRunArgsField(StringSequenceField):
+    alias = "run_args"
+    default = ()
+    help = help_text(
+        """
+        Arguments `pants run` gives `docker run` for this image, after `[kolla].run_args` (ports,
+        volumes: `["-p", "8080:80", "-v", "/srv/x:/x"]`).
+        """
+    )
+
+
+# Read by `kolla-size` only: not in any build's cache key.
+class KollaMaxSizeField(StringField):
+    alias = "max_size"
+    default = None
+    help = help_text(
+        """
+        The most this image may weigh (its uncompressed layers, the parent's included), e.g. `"800MiB"`:
+        `kolla-size` fails naming the image when it is heavier. Units: B, KiB, MiB, GiB, KB, MB, GB.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None:
+            try:
+                parse_size(value)
+            except SizeError as e:
+                raise InvalidFieldException(f"{where(address, cls.alias, with_file=False)}: {e}.")
+        return value
+
+
 def _with_install_type_tag(unhydrated_values: Mapping[str, Any]) -> dict[str, Any]:
     """Pants' `--tag` filter reads the `tags` field; we derive the install type tag instead of asking
     users to repeat it. By the time a Target is built, `parametrize` has been expanded."""
@@ -272,6 +307,8 @@ class KollaImageTarget(Target):
         KollaTemplateOverridesField,
         KollaDialectField,
         KollaExtraTagsField,
+        KollaMaxSizeField,
+        KollaRunArgsField,
         KollaPackageLockField,
     )
     help = help_text(
@@ -366,6 +403,8 @@ class DebianRootfsTarget(Target):
         KollaImageNameField,
         RegistryImageField,
         KollaExtraTagsField,
+        KollaMaxSizeField,
+        KollaRunArgsField,
         KollaPackageLockField,
     )
     help = help_text(

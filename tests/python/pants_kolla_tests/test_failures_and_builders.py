@@ -231,3 +231,22 @@ def test_pantsd_trusts_engine_names_until_the_engine_reports_a_change(repo, dock
         assert docker_client.images.get(repo.ref("ok")).id == repo.dist_image_id("ok")
     finally:
         stop_pantsd(repo.root)
+
+
+def test_pants_run_starts_the_image_with_its_run_args_and_the_arguments_after_dashes(repo) -> None:
+    build = repo.read("images/ok/BUILD")
+    repo.write(
+        "images/ok/BUILD", build.replace("kolla_image(", 'kolla_image(run_args=["-e", "GREETING=hi"], ', 1)
+    )
+    try:
+        run = repo.pants("run", "images/ok", "--", "sh", "-c", 'cat /ok.txt; echo "$GREETING"')
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout.split() == ["ok", "hi"], run.stdout
+        no_engine = repo.pants("--kolla-builder=buildah", "run", "images/ok")
+        assert no_engine.returncode != 0
+        assert (
+            "No Docker engine here holds kolla/ok:" in no_engine.stderr and "podman load" in no_engine.stderr
+        )
+        assert "Traceback" not in no_engine.stderr
+    finally:
+        repo.write("images/ok/BUILD", build)

@@ -24,6 +24,7 @@ class InstalledDeb:
     name: str
     version: str
     arch: str
+    installed_size: int = 0  # bytes, from dpkg's Installed-Size (KiB)
 
     @property
     def purl(self) -> str:
@@ -51,8 +52,11 @@ def installed_debs(dpkg_status: str) -> tuple[InstalledDeb, ...]:
         )
         fields = {k.strip(): v.strip() for k, v in fields.items()}
         if fields.get("Status", "").endswith(" installed") and "Package" in fields:
+            size = int(fields.get("Installed-Size", "0") or 0) * 1024
             debs.append(
-                InstalledDeb(fields["Package"], fields.get("Version", ""), fields.get("Architecture", ""))
+                InstalledDeb(
+                    fields["Package"], fields.get("Version", ""), fields.get("Architecture", ""), size
+                )
             )
     return tuple(sorted(set(debs), key=lambda d: (d.name, d.arch, d.version)))
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Any
 
-from pants.option.option_types import BoolOption, DictOption, EnumOption, IntOption, StrListOption, StrOption
+from pants.option.option_types import (
+    BoolOption,
+    DictOption,
+    EnumOption,
+    IntOption,
+    ShellStrListOption,
+    StrListOption,
+    StrOption,
+)
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -208,6 +217,10 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
             in the registry instead of uploading them alongside).
             """
         ),
+    )
+    run_args = ShellStrListOption(
+        default=["--interactive", "--tty"] if sys.stdout.isatty() else [],
+        help="Arguments `pants run` gives `docker run` for every image (before a target's `run_args`).",
     )
     publish_partial = BoolOption(
         default=False,
