@@ -11,6 +11,7 @@ import tarfile
 
 import pytest
 
+from pants_kolla_tests.registry_fixture import LocalRegistry
 from pants_kolla_tests.repo_fixture import PantsRun, ScratchRepo
 from pants_kolla_tests.scratch_pantsd import stop_pantsd
 from pants_kolla_tests.tar_files import file_bytes
@@ -250,3 +251,22 @@ def test_pants_run_starts_the_image_with_its_run_args_and_the_arguments_after_da
         assert "Traceback" not in no_engine.stderr
     finally:
         repo.write("images/ok/BUILD", build)
+
+
+def test_kolla_publish_of_a_selection_with_a_failed_image_publishes_nothing(repo, tmp_path) -> None:
+    with LocalRegistry(tmp_path / "registry") as registry:
+        run = repo.pants(f"--kolla-registry={registry.address}", "kolla-publish", "images/ok", "images/bad")
+        assert run.returncode != 0
+        assert "Nothing published" in run.stderr and f"kolla/bad:{repo.tag}" in run.stderr, run.stderr[-3000:]
+        assert "Traceback" not in run.stderr
+        assert registry.blob_bytes() == 0
+        partial = repo.pants(
+            f"--kolla-registry={registry.address}",
+            "--kolla-publish-partial",
+            "kolla-publish",
+            "images/ok",
+            "images/bad",
+        )
+        # The others go up; the run still fails, naming what was not published.
+        assert partial.returncode != 0 and f"kolla/bad:{repo.tag} was not built" in partial.stderr
+        assert f"published {registry.address}/kolla/ok@" in partial.stdout, partial.stdout[-3000:]

@@ -13,12 +13,15 @@ import os
 
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
+from pants.engine.environment import ChosenLocalEnvironmentName, EnvironmentName
 from pants.engine.fs import CreateDigest, Digest, FileContent, Workspace
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, collect_rules, goal_rule
 from pants.engine.target import Targets
 from pants.option.global_options import GlobalOptions
+from pants.option.option_types import BoolOption
+from pants.util.strutil import softwrap
 
 from pants_kolla.goals.image_selection import selected_images
 from pants_kolla.package_run.run_token import KollaRun
@@ -38,6 +41,17 @@ class KollaPublishSubsystem(GoalSubsystem):
     help = (
         "Push the selected images to `[kolla].registry` as one release: all by digest, then every tag "
         "(or none); report in dist/kolla-publish.json."
+    )
+
+    partial = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            When an image fails to build or push, still publish the others and move their tags. By
+            default a failure moves no tag at all: every image's blobs and manifest go up by digest
+            first, and the tags move only when all of them did.
+            """
+        ),
     )
 
 
@@ -62,28 +76,41 @@ async def kolla_publish(
     dist_dir: DistDir,
     kolla: KollaSubsystem,
     global_options: GlobalOptions,
+    subsystem: KollaPublishSubsystem,
+    local_environment: ChosenLocalEnvironmentName,
 ) -> KollaPublish:
     if not kolla.registry:
         console.print_stderr("Nothing published: no `[kolla].registry` is set (--kolla-registry=host:port).")
         return KollaPublish(exit_code=1)
     addresses = tuple(n.address for n in selected_images(targets))
-    plan, run = await Get(PublishPlan, PublishPlanRequest(addresses)), await Get(KollaRun)
+    plan = await Get(PublishPlan, PublishPlanRequest(addresses, partial=subsystem.partial))
+    run = await Get(KollaRun)
+    if plan.not_built and not subsystem.partial:
+        # A release is every selected image or none: nothing goes up when one of them is missing.
+        console.print_stderr(
+            f"Nothing published: {', '.join(plan.not_built)} could not be built (`pants package` says why); "
+            "--kolla-publish-partial publishes the others."
+        )
+        return KollaPublish(exit_code=1)
     for ref in plan.not_built:
-        console.print_stderr(f"{ref} was not built (allowed to fail): not published")
+        console.print_stderr(f"{ref} was not built: not published")
     process = await Get(
         InteractiveProcess,
         PublishProcessRequest(
             plan, run.token, f"Publishing {len(plan.repositories)} image(s) to {kolla.registry}"
         ),
     )
-    result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
+    # On this machine, as Pants' publish runs its processes, also under remote execution.
+    result = await Effect(
+        InteractiveProcessResult, {process: InteractiveProcess, local_environment.val: EnvironmentName}
+    )
     report = _read_report(global_options, run.token)
     if report is not None:
         content = json.dumps(report, indent=2, sort_keys=True).encode()
         digest = await Get(Digest, CreateDigest([FileContent(REPORT_FILE, content)]))
         workspace.write_digest(digest, path_prefix=str(dist_dir.relpath))
         console.print_stderr(f"Wrote {os.path.join(str(dist_dir.relpath), REPORT_FILE)}")
-    return KollaPublish(exit_code=result.exit_code)
+    return KollaPublish(exit_code=result.exit_code or (1 if plan.not_built else 0))
 
 
 def rules():

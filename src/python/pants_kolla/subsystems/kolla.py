@@ -222,16 +222,6 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         default=["--interactive", "--tty"] if sys.stdout.isatty() else [],
         help="Arguments `pants run` gives `docker run` for every image (before a target's `run_args`).",
     )
-    publish_partial = BoolOption(
-        default=False,
-        help=softwrap(
-            """
-            When an image fails to push, still move the tags of the images that were pushed. By default a
-            failure moves no tag at all: every image's blobs and manifest go up by digest first, and the
-            tags move only when all of them did.
-            """
-        ),
-    )
 
     def pants_kolla_value(self, name: str) -> str:
         """An option shared by both dialects, with pants-kolla's default."""

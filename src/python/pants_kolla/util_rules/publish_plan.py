@@ -50,6 +50,7 @@ MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 @dataclass(frozen=True)
 class PublishPlanRequest:
     addresses: tuple[Address, ...]
+    partial: bool = False  # move the tags of the images that succeeded even when others failed
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class PublishPlan:
     layout: Digest  # index.json naming each image's manifest, and every blob
     repositories: FrozenDict[Address, str]  # registry/namespace/name of each image
     manifests: FrozenDict[Address, str]  # each image's manifest digest
-    not_built: tuple[str, ...]  # refs of selected images that were not built (allowed to fail)
+    not_built: tuple[str, ...]  # refs of selected images whose build failed
 
 
 def _plan_entry(registry: str, result: ImageBuildResult, layout: OciLayout, extra: tuple[str, ...]) -> dict:
@@ -124,7 +125,7 @@ async def publish_plan(request: PublishPlanRequest, kolla: KollaSubsystem) -> Pu
         "insecure": is_plain_http(f"{registry}/x", tuple(kolla.insecure_registries)),
         "retries": kolla.push_retries,
         "jobs": kolla.push_jobs,
-        "partial": kolla.publish_partial,
+        "partial": request.partial,
         "layout": "layout",
         "images": entries,
     }
