@@ -171,17 +171,20 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
                 # No engine: every image is a complete docker-archive in dist/.
                 for name in IMAGES:
                     assert list((second.root / f"dist/images/{name}/image").glob("*/layer.tar"))
-            # Published from this machine after the remote build (layouts made on the worker).
+            # Published from this machine after the remote build: pushes run here (Pants runs interactive
+            # processes only without remote execution), the images come through the remote cache.
             with LocalRegistry(tmp_path / "registry") as registry:
-                published = second.pants(
+                options = [
                     *worker.pants_options(caches_base),
                     *kolla,
                     f"--local-store-dir={tmp_path / 'store-2'}",
                     f"--named-caches-dir={tmp_path / 'named-2'}",
                     f"--kolla-registry={registry.address}",
-                    "kolla-publish",
-                    "images/::",
-                )
+                ]
+                refused = second.pants(*options, "kolla-publish", "images/::")
+                assert refused.returncode != 0 and "run it with --no-remote-execution" in refused.stderr
+                assert "Traceback" not in refused.stderr
+                published = second.pants(*options, "--no-remote-execution", "kolla-publish", "images/::")
                 assert published.returncode == 0, published.stdout[-3000:] + published.stderr[-3000:]
                 for name in IMAGES:
                     manifest = registry.manifest(f"kolla/{name}", tag)

@@ -30,6 +30,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from pants_kolla.core.errors import KollaError
 from pants_kolla.core.image_tree import ImageGraph
 from pants_kolla.core.registry_refs import is_plain_http
 from pants_kolla.subsystems.kolla import KollaSubsystem
@@ -39,12 +40,17 @@ from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.oci_layout import OciLayout, OciLayoutRequest
 from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.remote_execution import RemoteExecution
 
 # Where skopeo looks for credentials: only paths, never a secret.
 CREDENTIAL_ENV = ("DOCKER_CONFIG", "HOME", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")
 # The run's record, shared by the processes of one run (a named cache; one small file per plan).
 STATE_CACHE, STATE_DIR = "kolla_publish", ".kolla-publish"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+
+
+class PublishUnderRemoteExecution(KollaError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,12 @@ class PublishProcessRequest:
 
 @rule(level=LogLevel.DEBUG)
 async def publish_process(request: PublishProcessRequest, builder: BuilderPex) -> InteractiveProcess:
+    if (await Get(RemoteExecution)).remote:
+        # Pants runs interactive processes only where no remote execution is set.
+        raise PublishUnderRemoteExecution(
+            "Publishing pushes from this machine, with its credentials: run it with --no-remote-execution "
+            "(remote cache reads still bring the images the remote build made)."
+        )
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(CREDENTIAL_ENV))
     argv = ["publish", "--plan", "plan.json", "--state", STATE_DIR, "--run", request.run]
     if request.repository:
