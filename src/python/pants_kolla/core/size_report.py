@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from pants_kolla.core.image_tree import ROOTFS
 from pants_kolla.core.install_types import InstallType
 
 MIB = 1 << 20
@@ -75,7 +76,7 @@ def infra_per_type_extra(rows: list[dict]) -> int:
     """Bytes the infra images' own layers would add if each install type built its own copies (as
     binary and source each did before the infra type): one more copy per extra type selected."""
     types = {r["install_type"] for r in rows} & {InstallType.BINARY.value, InstallType.SOURCE.value}
-    infra = sum(r["own"] for r in rows if r["install_type"] in (InstallType.INFRA.value, "rootfs"))
+    infra = sum(r["own"] for r in rows if r["install_type"] in (InstallType.INFRA.value, ROOTFS))
     return infra * max(0, len(types) - 1)
 
 

@@ -46,6 +46,7 @@ class OciLayout:
     layout: Digest  # index.json, oci-layout and blobs/sha256/: every blob of the image
     layers: Digest  # layers.json: diff ID -> compressed layer descriptor, for children
     manifest_digest: str
+    manifest_size: int
 
 
 async def _parent_layout(address: Address) -> Optional[OciLayout]:
@@ -86,8 +87,8 @@ async def oci_layout(request: OciLayoutRequest, builder: BuilderPex) -> OciLayou
     )
     inherited = [await Get(Digest, DigestSubset(parent.layout, PathGlobs(["blobs/**"])))] if parent else []
     layout = await Get(Digest, MergeDigests([own_layout, *inherited]))
-    manifest_digest = json.loads(index[0].content)["manifests"][0]["digest"]
-    return OciLayout(layout, layers, manifest_digest)
+    manifest = json.loads(index[0].content)["manifests"][0]
+    return OciLayout(layout, layers, manifest["digest"], manifest["size"])
 
 
 def rules():

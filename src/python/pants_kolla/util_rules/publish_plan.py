@@ -15,15 +15,7 @@ from dataclasses import dataclass
 
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import (
-    CreateDigest,
-    Digest,
-    DigestContents,
-    DigestSubset,
-    FileContent,
-    MergeDigests,
-    PathGlobs,
-)
+from pants.engine.fs import CreateDigest, Digest, DigestSubset, FileContent, MergeDigests, PathGlobs
 from pants.engine.process import InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
@@ -79,25 +71,16 @@ def _plan_entry(registry: str, result: ImageBuildResult, layout: OciLayout, extr
     }
 
 
-async def _manifest_sizes(layouts: list[OciLayout]) -> list[int]:
-    manifests = await MultiGet(
-        Get(DigestContents, DigestSubset(l.layout, PathGlobs([f"blobs/sha256/{l.manifest_digest[7:]}"])))
-        for l in layouts
-    )
-    return [len(m[0].content) for m in manifests]
-
-
 async def _combined_layout(entries: list[dict], layouts: list[OciLayout]) -> Digest:
     """One OCI layout for the run: skopeo picks each image's manifest by its ref name (`i<n>`)."""
-    sizes = await _manifest_sizes(layouts)
     manifests = [
         {
             "mediaType": MANIFEST_TYPE,
             "digest": e["digest"],
-            "size": size,
+            "size": layout.manifest_size,
             "annotations": {"org.opencontainers.image.ref.name": e["ref_name"]},
         }
-        for e, size in zip(entries, sizes)
+        for e, layout in zip(entries, layouts)
     ]
     index = json.dumps({"schemaVersion": 2, "manifests": manifests}, sort_keys=True).encode()
     files = CreateDigest(
