@@ -47,7 +47,9 @@ class KollaBuilder(PythonToolBase):
     default_main = EntryPoint(BUILDER_MODULE)
     default_requirements = ["docker>=7,<8"]
     register_interpreter_constraints = True
-    default_interpreter_constraints = ["CPython>=3.9,<3.12"]
+    # The Python Pants itself runs on, so every machine that runs Pants can run the builder; explicit, so
+    # that a repository without Python code need not set `[python].interpreter_constraints`.
+    default_interpreter_constraints = ["CPython==3.9.*"]
     default_lockfile_resource = ("pants_kolla.subsystems", "kolla_builder.lock")
     lockfile_rules_type = LockfileRules.SIMPLE
 

@@ -62,7 +62,8 @@ async def unchecked_builder_pex(builder: KollaBuilder) -> UncheckedBuilderPex:
     # Under remote execution: the executor answers (one clear error, not Pants' ~50 s of retries).
     (await Get(RemoteExecution)).raise_failure()
     script = await Get(Digest, CreateDigest, builder.script_digest_request())
-    pex = await Get(VenvPex, PexRequest, builder.to_pex_request(sources=script))
+    request = builder.to_pex_request(interpreter_constraints=builder.interpreter_constraints, sources=script)
+    pex = await Get(VenvPex, PexRequest, request)
     return UncheckedBuilderPex(pex)
 
 
