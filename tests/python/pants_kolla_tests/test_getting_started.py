@@ -9,14 +9,13 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from pants_kolla_tests.doc_commands import bash_blocks, run_block
+from pants_kolla_tests.doc_commands import bash_blocks, run_block, user_env
 from pants_kolla_tests.offline_toml import source_date_epoch_for
 from pants_kolla_tests.registry_fixture import LocalRegistry
 from pants_kolla_tests.repo_fixture import SANDBOX, ScratchRepo
@@ -39,15 +38,10 @@ def plugin_wheels(tmp: Path) -> Path:
 
 def site_env(wheels: Path, tag: str) -> dict[str, str]:
     """What this machine needs that a user's does not: the pex CLI built locally (Pants would fetch it
-    from GitHub), pip without the machine's constraints and with its CA, Python 3.9 from pyenv; and this test's own image
-    names and epoch. All as environment, so the page's commands run unchanged."""
-    python_bin = os.path.dirname(os.path.realpath(sys.executable))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEX")}
-    if env.get("PANTS_CA_CERTS_PATH"):  # an intercepting proxy's CA, for pip as for Pants
-        env["PIP_CERT"] = env["PANTS_CA_CERTS_PATH"]
+    from GitHub); and this test's own image names and epoch. All as environment, so the page's commands
+    run unchanged."""
+    env = user_env()
     env.update(
-        PATH=f"{python_bin}:{env['PATH']}",
-        PIP_CONFIG_FILE="/dev/null",
         PANTS_KOLLA_WHEELS=str(wheels),
         PANTS_PEX_CLI_VERSION="v2.1.137",
         PANTS_PEX_CLI_KNOWN_VERSIONS=json.dumps([f"v2.1.137|linux_x86_64|{PEX_CLI_SHA256}"]),
