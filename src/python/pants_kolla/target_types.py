@@ -214,6 +214,19 @@ class KollaAllowedToFailField(BoolField):
     )
 
 
+class KollaSquashField(BoolField):
+    alias = "squash"
+    default = False
+    help = help_text(
+        """
+        Merge the image's own layers (one per `RUN`, `COPY`...) into one on top of its parent's layers,
+        which stay shared (kolla-build's `--squash`, without losing what children share with parents):
+        files a later step removed are then gone from the image. The steps stay in the image's history.
+        Part of the cache key. Effect on sizes: docs/sizes.md.
+        """
+    )
+
+
 class KollaDialectField(StringField):
     alias = "dialect"
     value: str  # required, or defaulted
@@ -304,6 +317,7 @@ class KollaImageTarget(Target):
         KollaImageDependenciesField,
         KollaBuildArgsField,
         KollaAllowedToFailField,
+        KollaSquashField,
         KollaTemplateOverridesField,
         KollaDialectField,
         KollaExtraTagsField,

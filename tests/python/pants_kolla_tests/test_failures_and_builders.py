@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tarfile
 
 import pytest
@@ -270,3 +271,28 @@ def test_kolla_publish_of_a_selection_with_a_failed_image_publishes_nothing(repo
         # The others go up; the run still fails, naming what was not published.
         assert partial.returncode != 0 and f"kolla/bad:{repo.tag} was not built" in partial.stderr
         assert f"published {registry.address}/kolla/ok@" in partial.stdout, partial.stdout[-3000:]
+
+
+def test_squash_leaves_one_own_layer_without_what_later_steps_removed(repo, docker_client) -> None:
+    steps = (
+        "RUN head -c 4000000 /dev/urandom > /big && echo kept > /keep\nRUN rm /big\nRUN echo done > /done\n"
+    )
+    image(repo, "squashed", "infra", "images/base", steps)
+    repo.write(
+        "images/squashed/BUILD", 'kolla_image(install_type="infra", parent="images/base", squash=True)\n'
+    )
+    try:
+        run = repo.pants("--kolla-export-archives", "package", "images/base", "images/squashed")
+        assert run.returncode == 0, run.stderr[-3000:]
+        layers = json.loads(repo.read("dist/images/squashed/image/manifest.json"))[0]["Layers"]
+        base_layers = json.loads(repo.read("dist/images/base/image/manifest.json"))[0]["Layers"]
+        assert layers[:-1] == base_layers and len(layers) == len(base_layers) + 1  # the parent's, shared
+        assert (repo.root / "dist/images/squashed/image" / layers[-1]).stat().st_size < 100_000
+        out = docker_client.containers.run(
+            repo.dist_image_id("squashed"), ["sh", "-c", "test ! -e /big && cat /keep /done"], remove=True
+        )
+        assert out.decode().split() == ["kept", "done"]
+        history = [h["CreatedBy"] for h in docker_client.api.history(repo.dist_image_id("squashed"))]
+        assert any("rm /big" in step for step in history)  # the steps stay in the history
+    finally:
+        shutil.rmtree(repo.root / "images/squashed")

@@ -282,6 +282,13 @@ def cmd_build(args: argparse.Namespace) -> int:
             log.close()
             return report_build_failure(args.log, e)
         image_id = _normalize(args, built, saved_dir, log)
+        if args.squash:
+            from pants_kolla.builder import layer_squash
+
+            with timed(log, "squash the image's own layers"):
+                image_id = layer_squash.squash_archive(
+                    os.path.abspath(args.out), args.parent, args.epoch, os.path.abspath("."), UNNAMED
+                )
         log.write(f"normalized image = {image_id}\n")
         steps = _load_normalized(args, built, image_id, log) if built.client is not None else []
     if args.step_images_out:
@@ -460,6 +467,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--step-images-out", default="", help="write the IDs of the step images kept here")
     build.add_argument("--no-read-engine-storage", dest="read_engine_storage", action="store_false")
     build.add_argument("--debs", default="", help="a folder of locked .debs to serve to the RUN steps")
+    build.add_argument("--squash", action="store_true", help="merge the image's own layers into one")
     build.add_argument("--out", required=True)
     build.add_argument("--log", required=True)
     add_packages_out(build)

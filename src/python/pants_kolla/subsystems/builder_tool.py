@@ -26,6 +26,7 @@ BUILDER_FILES = (
     "exit_codes.py",
     "docker_archive.py",
     "layer_tar.py",
+    "layer_squash.py",
     "engine_build.py",
     "buildah_build.py",
     "debs_proxy.py",

@@ -46,6 +46,7 @@ from pants_kolla.target_types import (
     DebianVariantField,
     KollaBuildArgsField,
     KollaPackageLockField,
+    KollaSquashField,
     RegistryImageField,
 )
 from pants_kolla.util_rules.build_context import ContextFilesRequest
@@ -324,6 +325,8 @@ def _build_argv(
         argv.append("--no-read-engine-storage")
     if locked:
         argv += ["--debs", DEBS_FOLDER]
+    if target[KollaSquashField].value:
+        argv.append("--squash")
     for build_arg in target[KollaBuildArgsField].value or ():
         argv += ["--build-arg", build_arg]
     return tuple(argv)
