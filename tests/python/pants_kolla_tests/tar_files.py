@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import tarfile
+from pathlib import Path
 
 
 def file_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo | str) -> bytes:
@@ -11,3 +13,13 @@ def file_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo | str) -> bytes:
     data = tar.extractfile(member)
     assert data is not None, f"{member!r} is not a regular file"
     return data.read()
+
+
+def write_layer_tar(path: Path, files: dict[str, bytes]) -> str:
+    """A layer tar holding `files` (name -> bytes), in the given order; returns its path."""
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return str(path)

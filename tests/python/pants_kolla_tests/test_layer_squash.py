@@ -3,14 +3,13 @@ them, the parent's layers kept as they are, the steps kept in the history."""
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
 
 from pants_kolla.builder import docker_archive, layer_squash
 from pants_kolla.builder.layer_tar import Entry
-from pants_kolla_tests.tar_files import file_bytes
+from pants_kolla_tests.tar_files import file_bytes, write_layer_tar
 
 EPOCH = 1_700_000_000
 
@@ -52,17 +51,10 @@ def test_a_folder_replaced_by_a_file_loses_its_contents() -> None:
     assert names(layer_squash.merge_entries([first, second])) == ["opt"]
 
 
-def layer_tar(path: Path, files: dict[str, bytes]) -> str:
-    with tarfile.open(path, "w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return str(path)
-
-
 def archive(folder: Path, layers: list[dict[str, bytes]], history: list[dict], inherited=()) -> Path:
-    tars = [layer_tar(folder.parent / f"{folder.name}-{i}.tar", files) for i, files in enumerate(layers)]
+    tars = [
+        write_layer_tar(folder.parent / f"{folder.name}-{i}.tar", files) for i, files in enumerate(layers)
+    ]
     config = {"config": {}, "history": history, "rootfs": {"type": "layers", "diff_ids": []}}
     docker_archive.write_image(str(folder), config, tars, "t/unnamed:build", tuple(inherited))
     return folder

@@ -23,6 +23,7 @@ from pants_kolla.core.sbom import (
     matching,
     pex_distributions,
 )
+from pants_kolla_tests.tar_files import write_layer_tar
 
 STATUS = """Package: libc6
 Status: install ok installed
@@ -89,15 +90,6 @@ def test_matching_by_name_and_version() -> None:
     assert matching("removed-one", debs, python) == ()
 
 
-def _layer(path: Path, files: dict[str, bytes]) -> str:
-    with tarfile.open(path, "w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return str(path)
-
-
 def _image(tmp_path: Path, layers: list[dict[str, bytes]], split: int) -> list[str]:
     """An archive whose first `split` layers are in a parent folder, the rest in the image's own."""
     own, parent = tmp_path / "own", tmp_path / "parent"
@@ -105,7 +97,7 @@ def _image(tmp_path: Path, layers: list[dict[str, bytes]], split: int) -> list[s
     for i, files in enumerate(layers):
         folder = parent if i < split else own
         (folder / str(i)).mkdir(parents=True)
-        _layer(folder / str(i) / "layer.tar", files)
+        write_layer_tar(folder / str(i) / "layer.tar", files)
         names.append(f"{i}/layer.tar")
     own.mkdir(parents=True, exist_ok=True)
     (own / "manifest.json").write_text(json.dumps([{"Layers": names}]))
