@@ -99,8 +99,16 @@ def test_drift_and_broken_locks_stop_the_run_before_any_build(repo) -> None:
         repo.write(LOCK, lock)
 
 
-def test_a_locked_rootfs_is_made_from_the_locked_debs_only(repo) -> None:
+def installed_packages(docker_client, image_id: str) -> set[str]:
+    listed = docker_client.containers.run(image_id, ["dpkg-query", "-W", "-f", "${Package}\\n"], remove=True)
+    return set(listed.decode().split())
+
+
+def test_a_locked_rootfs_is_made_from_the_locked_debs_only(repo, docker_client) -> None:
     rootfs_lock, build = "images/rootfs/packages.lock", repo.read("images/rootfs/BUILD")
+    unlocked = repo.pants("package", "images/rootfs")
+    assert unlocked.returncode == 0, unlocked.stderr[-3000:]
+    unlocked_packages = installed_packages(docker_client, repo.dist_image_id("tiny-rootfs"))
     try:
         locked = repo.pants("kolla-lock", "images/rootfs")
         assert locked.returncode == 0 and f"{rootfs_lock}: wrote" in locked.stdout, locked.stderr[-3000:]
@@ -114,6 +122,9 @@ def test_a_locked_rootfs_is_made_from_the_locked_debs_only(repo) -> None:
         assert repo.ref("tiny-rootfs") in offline.built
         log = repo.read("dist/images/tiny-rootfs/build.log")
         assert "copy://locked-debs ./" in log
+        # Every package of the unlocked rootfs, apt's second stage included (apt, gpgv, passwd...).
+        locked_packages = installed_packages(docker_client, repo.dist_image_id("tiny-rootfs"))
+        assert locked_packages == unlocked_packages == {d.name for d in lock.debs}
 
         repo.write("images/rootfs/BUILD", build.replace(")", ', packages=["less"])'))
         drift = repo.pants("package", "images/rootfs")

@@ -60,9 +60,12 @@ def split_output(output: str, count: int) -> dict:
 
 
 # Run by mmdebstrap after it installed the rootfs ($1: the chroot): what apt would fetch to install every
-# installed package again is exactly the rootfs's .debs.
+# installed package again is exactly the rootfs's .debs, once apt's archive cache is empty (mmdebstrap's
+# second stage, apt and what it needs, leaves its .debs there until its own clean-up, and apt prints no
+# URI for a .deb it has).
 ROOTFS_HOOK = f"""set -e
 echo {INSTALL_MARK} 0
+chroot "$1" apt-get clean
 packages=$(chroot "$1" dpkg-query -W -f='${{Package}} ')
 chroot "$1" apt-get -qq --print-uris --reinstall -o Acquire::ForceHash=SHA256 install $packages
 for f in "$1"/var/lib/apt/lists/*Release; do
