@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import hashlib
 
+# The pex CLI ./pants builds from PyPI (Pants would fetch it from GitHub), as pants.toml declares it.
+PEX_CLI_VERSION = "v2.1.137"
+PEX_CLI_KNOWN_VERSION = (
+    f"{PEX_CLI_VERSION}|linux_x86_64|02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"
+)
+
 
 def source_date_epoch_for(tag: str) -> int:
     """A scratch repo's `[kolla].source_date_epoch`, derived from its fresh tag. Names are in no cache key
@@ -34,8 +40,8 @@ interpreter_constraints = ["==3.9.*"]
 [python-bootstrap]
 search_path = ["<PATH>", "<PYENV>"]
 [pex-cli]
-version = "v2.1.137"
-known_versions = ["v2.1.137|linux_x86_64|02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"]
+version = "{PEX_CLI_VERSION}"
+known_versions = ["{PEX_CLI_KNOWN_VERSION}"]
 url_template = "file://{pex_cli}"
 [subprocess-environment]
 env_vars = ["PIP_CONFIG_FILE=/dev/null"]

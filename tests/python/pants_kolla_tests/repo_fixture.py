@@ -115,14 +115,22 @@ class ScratchRepo:
         return f"kolla/{name}:{self.tag}"
 
     def packaged(self) -> list[str]:
-        """The images the last `package` run reported on (what it selected), built or cached."""
-        report = json.loads(self.read("dist/kolla-summary.json"))
-        return sorted(entry["name"] for key in ("built", "cached") for entry in report[key])
+        return packaged(self.root)
 
     def dist_image_id(self, name: str) -> str:
-        """The image ID `package` wrote to dist/images/<name>/ (the digest of the image's config)."""
-        manifest = json.loads(self.read(f"dist/images/{name}/image/manifest.json"))[0]
-        return "sha256:" + manifest["Config"].split(".")[0]
+        return dist_image_id(self.root, name)
+
+
+def packaged(root: Path) -> list[str]:
+    """The images the last `package` run in `root` reported on (what it selected), built or cached."""
+    report = json.loads((root / "dist/kolla-summary.json").read_text())
+    return sorted(entry["name"] for key in ("built", "cached") for entry in report[key])
+
+
+def dist_image_id(root: Path, name: str) -> str:
+    """The image ID `package` wrote to dist/images/<name>/ in `root` (the digest of the image's config)."""
+    manifest = json.loads((root / f"dist/images/{name}/image/manifest.json").read_text())[0]
+    return "sha256:" + manifest["Config"].split(".")[0]
 
 
 def files_containing(root: Path, needle: bytes) -> list[str]:

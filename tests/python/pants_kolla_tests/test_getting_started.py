@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from pants_kolla_tests.doc_commands import bash_blocks, run_block, user_env
-from pants_kolla_tests.offline_toml import source_date_epoch_for
+from pants_kolla_tests.offline_toml import PEX_CLI_KNOWN_VERSION, PEX_CLI_VERSION, source_date_epoch_for
 from pants_kolla_tests.registry_fixture import LocalRegistry
-from pants_kolla_tests.repo_fixture import SANDBOX, ScratchRepo
+from pants_kolla_tests.repo_fixture import SANDBOX, ScratchRepo, dist_image_id, packaged
 
 PAGE = SANDBOX / "docs/getting-started.md"
 NAMES = ("debian-bookworm-rootfs", "base", "cron", "debian-binary-hello", "debian-source-hello")
-PEX_CLI_SHA256 = "02252fec0a0fc8475f4ebc09edd65d81ae502b609549e059d45c4bc48cae944f|3563515"
 
 
 def plugin_wheels(tmp: Path) -> Path:
@@ -43,8 +42,8 @@ def site_env(wheels: Path, tag: str) -> dict[str, str]:
     env = user_env()
     env.update(
         PANTS_KOLLA_WHEELS=str(wheels),
-        PANTS_PEX_CLI_VERSION="v2.1.137",
-        PANTS_PEX_CLI_KNOWN_VERSIONS=json.dumps([f"v2.1.137|linux_x86_64|{PEX_CLI_SHA256}"]),
+        PANTS_PEX_CLI_VERSION=PEX_CLI_VERSION,
+        PANTS_PEX_CLI_KNOWN_VERSIONS=json.dumps([PEX_CLI_KNOWN_VERSION]),
         PANTS_PEX_CLI_URL_TEMPLATE=f"file://{os.environ['PANTS_KOLLA_PEX_CLI']}",
         PANTS_SUBPROCESS_ENVIRONMENT_ENV_VARS='["PIP_CONFIG_FILE=/dev/null"]',
         PANTS_PYTHON_BOOTSTRAP_SEARCH_PATH='["<PATH>", "<PYENV>"]',
@@ -55,11 +54,6 @@ def site_env(wheels: Path, tag: str) -> dict[str, str]:
         PANTS_KOLLA_SOURCE_DATE_EPOCH=str(source_date_epoch_for(tag)),
     )
     return env
-
-
-def dist_image_id(root: Path, name: str) -> str:
-    manifest = json.loads((root / f"dist/images/{name}/image/manifest.json").read_text())[0]
-    return "sha256:" + manifest["Config"].split(".")[0]
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +78,7 @@ def test_the_page_is_at_most_ten_commands_and_ends_running_an_image(new_repo) ->
     assert len(bash_blocks(PAGE)) <= 10
     assert outputs[-1].strip().endswith("hello from the source install type"), outputs[-1]
     tag = env["PANTS_KOLLA_TAG"]
-    built = [json.loads((root / "dist/kolla-summary.json").read_text())[key] for key in ("built", "cached")]
-    assert sorted(e["name"] for entries in built for e in entries) == sorted(
-        f"kolla/{n}:{tag}" for n in NAMES
-    )
+    assert packaged(root) == sorted(f"kolla/{n}:{tag}" for n in NAMES)
 
 
 def test_the_plugin_comes_from_the_wheel_not_from_sources(new_repo) -> None:
