@@ -1,6 +1,7 @@
 """`kolla-size` on a real tree built by the engine: sizes equal the layer files `package` exported, the
-step of each layer is named, the shared packages of two children are found, budgets fail naming the
-image and step, and the page renders every image in a real headless browser (Debian's chromium)."""
+step of each layer is named, the shared packages and files of two children are found, budgets fail
+naming the image and step, and the page renders every image in a real headless browser (Debian's
+chromium)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,16 @@ def test_sizes_steps_and_suggestions(repo) -> None:
     (tip,) = [s for s in report["suggestions"] if s["parent"] == "kolla/base"]
     assert {"less", "bc"} <= set(tip["packages"]) and "cron" not in tip["packages"]
     assert tip["saves"] > 0 and "suggestion: moving" in run.stdout
+
+
+def test_file_suggestions_name_the_files_two_children_add_alike(repo) -> None:
+    run = repo.pants("kolla-size", "--kolla-size-suggest-files", "images/::")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(repo.read("dist/kolla-size/report.json"))
+    (tip,) = [s for s in report["file_suggestions"] if s["parent"] == "kolla/base"]
+    assert {"usr/bin/less", "usr/bin/bc"} <= set(tip["files"]), tip["files"][:50]
+    assert "usr/sbin/cron" not in tip["files"]  # one child's own
+    assert tip["saves"] > 0 and " files into kolla/base saves" in run.stdout
 
 
 def test_the_page_renders_every_image_in_a_headless_browser(repo, tmp_path) -> None:

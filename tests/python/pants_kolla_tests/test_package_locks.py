@@ -5,6 +5,7 @@ A nested Pants, the real engine, mmdebstrap and the Debian mirror."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -18,7 +19,11 @@ MACROS = """{% macro install_packages(packages) -%}
 RUN {{ apt_install(packages) }} && apt-get clean && rm -rf /var/lib/apt/lists/*
 {%- endmacro %}
 """
-LEAF = '{{ macros.install_packages(["cron"]) }}\nRUN echo leaf > /leaf.txt\n'
+# The step prints the network interfaces its RUN steps see (the host's, or loopback only).
+LEAF = (
+    '{{ macros.install_packages(["cron"]) }}\n'
+    'RUN echo "network interfaces:" $(tail -n +3 /proc/net/dev | cut -d: -f1) && echo leaf > /leaf.txt\n'
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +138,16 @@ def test_a_locked_rootfs_is_made_from_the_locked_debs_only(repo, docker_client) 
     finally:
         repo.write("images/rootfs/BUILD", build)
         (repo.root / rootfs_lock).unlink(missing_ok=True)
+
+
+def test_buildah_builds_a_locked_image_with_no_network_from_the_mounted_debs(repo) -> None:
+    run = repo.pants("--kolla-builder=buildah", "package", "images/leaf")
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = repo.read("dist/images/leaf/build.log")
+    assert "--isolation oci --network none --volume" in log and ":/mnt:ro" in log
+    assert "network interfaces: lo\n" in log, log[-3000:]  # the host's namespace has more than loopback
+    bom = json.loads(repo.read("dist/images/leaf/sbom.cdx.json"))  # what dpkg lists in the built image
+    cron = next(d for d in parse(repo.read(LOCK), LOCK).debs if d.name == "cron")
+    assert ("cron", cron.version) in {(c["name"], c.get("version")) for c in bom["components"]}
+    config = repo.read(f"dist/images/leaf/image/{repo.dist_image_id('leaf').split(':')[1]}.json")
+    assert "/mnt:ro" not in config and "pants-sandbox" not in config

@@ -215,3 +215,43 @@ def test_worker_without_the_builder_names_the_tool_and_the_worker(tmp_path):
         assert expected in run.stderr, run.stderr[-3000:]
         assert "Traceback" not in run.stderr
         assert builds_on_worker(worker) == []  # refused before any build
+
+
+LOCKED_MACROS = """{% macro install_packages(packages) -%}
+RUN {{ apt_install(packages) }} && apt-get clean && rm -rf /var/lib/apt/lists/*
+{%- endmacro %}
+"""
+
+
+def test_a_locked_image_builds_on_the_worker_with_no_network_and_no_mirror(tmp_path):
+    """A lock made here (`kolla-lock`, the local engine); the build on the worker with buildah: the .debs
+    reach it as inputs by digest, and its steps see loopback only (no mirror, no network)."""
+    repo = ScratchRepo(tmp_path / "repo", tag=f"re{uuid.uuid4().hex[:10]}")
+    write_rootfs_and_base(repo, macros=LOCKED_MACROS)
+    image(
+        repo,
+        "ok",
+        "infra",
+        "images/base",
+        '{{ macros.install_packages(["cron"]) }}\n'
+        'RUN echo "network interfaces:" $(tail -n +3 /proc/net/dev | cut -d: -f1)\n',
+    )
+    locked = repo.pants("kolla-lock", "images/ok")
+    assert locked.returncode == 0, locked.stderr[-3000:]
+    caches_base = tmp_path / "worker-caches"
+    caches_base.mkdir()
+    with RemoteWorker(tmp_path / "worker") as worker:
+        remote = repo.pants(
+            *worker.pants_options(caches_base),
+            "--kolla-builder=buildah",
+            "--stats-log",
+            "package",
+            "images/ok",
+        )
+        assert remote.returncode == 0, remote.stderr[-5000:]
+        assert stat(remote, "local_execution_requests") == 0, remote.stderr[-5000:]
+        assert repo.ref("ok") in completed_builds(remote)
+        assert any(" build " in argv and "--debs" in argv for argv in builds_on_worker(worker))
+    log = repo.read("dist/images/ok/build.log")
+    assert "--network none" in log and "network interfaces: lo\n" in log, log[-3000:]
+    assert "Unpacking cron " in log

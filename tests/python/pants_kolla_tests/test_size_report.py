@@ -9,7 +9,7 @@ import pytest
 from pants_kolla.core.size_budget import SizeError, baseline, parse_size, violations
 from pants_kolla.core.size_page import page
 from pants_kolla.core.size_report import ImageSizes, Layer, size_report, table_lines
-from pants_kolla.core.size_suggestions import ImagePackages, suggestions
+from pants_kolla.core.size_suggestions import ImageFiles, ImagePackages, file_suggestions, suggestions
 
 ROOT = (Layer("r", 100, "mmdebstrap"),)
 BASE = (*ROOT, Layer("b", 50, "RUN base"))
@@ -79,6 +79,22 @@ def test_suggestions_weigh_unique_savings_against_individual_growth() -> None:
     (found,) = suggestions(packages)
     assert found["parent"] == "base" and found["packages"] == ["bc", "less"]
     assert found["saves"] == 150 and found["adds"] == 150 and found["children_lacking"] == 1
+
+
+def test_file_suggestions_match_path_and_content() -> None:
+    less = ("usr/bin/less", "1" * 64)
+    files = [
+        ImageFiles("base", "", {}),
+        ImageFiles(
+            "a", "base", {less: 100, ("etc/a.conf", "2" * 64): 5, ("var/lib/dpkg/status", "3" * 64): 9}
+        ),
+        ImageFiles("b", "base", {less: 100, ("var/lib/dpkg/status", "4" * 64): 9}),
+        ImageFiles("c", "base", {}),
+    ]
+    (found,) = file_suggestions(files)
+    assert found["kind"] == "files" and found["files"] == ["usr/bin/less"]
+    assert found["saves"] == 100 and found["adds"] == 100 and found["children_lacking"] == 1
+    assert found["text"].startswith("moving 1 files into base saves")
 
 
 def test_the_page_embeds_the_report_safely() -> None:

@@ -13,6 +13,7 @@ directory and the build log), so Pants caches the image by content. Subcommands:
   rootfs-lock  resolve a rootfs's .debs with mmdebstrap (`kolla-lock`)
   oci-layout  compress an image's new layers into an OCI layout (`publish`'s input, cached)
   publish push every image of a run by digest with skopeo, then move the tags (`publish`)
+  file-index  list the files an image's own layers leave, with their sha256 (`kolla-size`, cached)
   probe   report the builders this machine has (tool_probe.py; under remote execution, the worker's)
 
 Exit codes: builder/exit_codes.py (shared with the rules).
@@ -32,9 +33,12 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Callable, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes
+
+if TYPE_CHECKING:
+    from pants_kolla.builder.engine_http import EngineClient
 
 # Builds never see the image's name (the tag is not part of what is built, nor of the cache key): the
 # archive is written under this placeholder, and the rule names it (util_rules/build_image.py).
@@ -201,7 +205,7 @@ class BuildFailed(Exception):
 class Built:
     """A build's result: in `saved_dir` (buildah), or in the engine (`client`, `image_id`)."""
 
-    client: object = None
+    client: EngineClient | None = None
     image_id: str = ""
     parent_id: str = ""
 
@@ -213,7 +217,9 @@ def _build_once(
         from pants_kolla.builder import buildah_build
 
         try:
-            buildah_build.build(context, args.parent, UNNAMED, build_args, args.epoch, saved_dir, log)
+            buildah_build.build(
+                context, args.parent, UNNAMED, build_args, args.epoch, saved_dir, log, args.debs
+            )
         except buildah_build.BuildahFailed as e:
             raise BuildFailed(str(e))
         return Built()
@@ -234,19 +240,20 @@ def _build_once(
 def _normalize(args: argparse.Namespace, built: Built, saved_dir: str, log: IO[str]) -> str:
     """Write the reproducible archive of the build to `args.out`; return its image ID."""
     out, work = os.path.abspath(args.out), os.path.abspath(".")
-    if built.client is not None:
+    client = built.client
+    if client is not None:
         from pants_kolla.builder import engine_build
 
         if args.read_engine_storage:
             with timed(log, "normalize the new layers from the engine's storage"):
                 image_id = engine_build.normalize_from_engine(
-                    built.client, built.image_id, out, UNNAMED, args.epoch, work, args.parent
+                    client, built.image_id, out, UNNAMED, args.epoch, work, args.parent
                 )
             if image_id is not None:
                 return image_id
             log.write("-- the engine's storage is not readable here: docker save\n")
         with timed(log, "docker save"):
-            engine_build.save(built.client, built.image_id, saved_dir)
+            engine_build.save(client, built.image_id, saved_dir)
     with timed(log, "normalize"):
         return docker_archive.normalize_saved_image(saved_dir, out, UNNAMED, args.epoch, work, args.parent)
 
@@ -290,7 +297,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                     os.path.abspath(args.out), args.parent, args.epoch, os.path.abspath("."), UNNAMED
                 )
         log.write(f"normalized image = {image_id}\n")
-        steps = _load_normalized(args, built, image_id, log) if built.client is not None else []
+        steps = _load_normalized(args, built.client, built, image_id, log) if built.client else []
     if args.step_images_out:
         # What the build leaves in the engine for its layer cache: its step images' IDs, newest first.
         with open(args.step_images_out, "w") as f:
@@ -301,8 +308,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _locked_debs(folder: str, builder: str, build_args: dict) -> Iterator[None]:
-    """With a package lock, its .debs are served to the RUN steps for the build's duration."""
-    if not folder:
+    """With a package lock and the Docker engine, its .debs are served to the RUN steps for the build's
+    duration (buildah mounts them instead: see buildah_build.py)."""
+    if not folder or builder == "buildah":
         yield
         return
     from pants_kolla.builder import debs_proxy
@@ -327,7 +335,9 @@ def report_build_failure(log_path: str, error: BuildFailed) -> int:
     return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED
 
 
-def _load_normalized(args: argparse.Namespace, built: Built, image_id: str, log: IO[str]) -> list[str]:
+def _load_normalized(
+    args: argparse.Namespace, client: EngineClient, built: Built, image_id: str, log: IO[str]
+) -> list[str]:
     """Children build FROM the normalized image: load it into the engine at the end of its build, while
     the engine surely holds its parent (only its own layers are sent), rather than in a separate process
     per image. `package` also checks the engine per run and loads from the archive when it lacks it.
@@ -335,14 +345,14 @@ def _load_normalized(args: argparse.Namespace, built: Built, image_id: str, log:
     from pants_kolla.builder import engine_build
 
     with timed(log, "load the normalized image"):
-        engine_build.load(built.client, os.path.abspath(args.out), built.parent_id)
-    steps = engine_build.step_images(built.client, built.image_id, image_id, built.parent_id)
+        engine_build.load(client, os.path.abspath(args.out), built.parent_id)
+    steps = engine_build.step_images(client, built.image_id, image_id, built.parent_id)
     if args.engine_cache:
         # Kept for the engine's layer cache; the rule removes the previous build's set of this target.
         log.write(f"step images kept = {len(steps)}\n")
         return steps
     with timed(log, "remove the un-normalized image and its steps"):
-        engine_build.remove_images(built.client, steps)
+        engine_build.remove_images(client, steps)
     return []
 
 
@@ -373,6 +383,10 @@ def main(argv: list[str]) -> int:
         from pants_kolla.builder import oci_layout
 
         return oci_layout.cmd_oci_layout(args.image, args.parent_layers, args.out)
+    if args.command == "file-index":
+        from pants_kolla.builder import file_index
+
+        return file_index.cmd_file_index(args.image, args.inherited_layers, args.out)
     if args.command in ("lock", "rootfs-lock"):
         from pants_kolla.builder import lock_resolve
 
@@ -479,6 +493,13 @@ def add_load_publish_and_probe(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--base-id", default="", help="The image's parent ID: its layers need not be sent.")
     load.add_argument("--tag", action="append", default=[])
     load.add_argument("--out", required=True)
+
+    index = sub.add_parser("file-index")
+    index.add_argument("--image", required=True, help="a docker-archive folder")
+    index.add_argument(
+        "--inherited-layers", type=int, default=0, help="how many leading layers are the parent's"
+    )
+    index.add_argument("--out", required=True)
 
     layout = sub.add_parser("oci-layout")
     layout.add_argument("--image", required=True, help="a docker-archive folder")

@@ -1,8 +1,9 @@
-"""Building through a Docker engine with the docker SDK (the classic builder)."""
+"""Building through a Docker engine (the classic builder), with engine_http's client."""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from typing import IO, Iterable, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes, layer_tar
+from pants_kolla.builder.engine_http import EngineClient, EngineError, EngineUnreachable, ImageNotFound
 
 _CHUNK = 1 << 20
 
@@ -20,9 +22,7 @@ class BuildFailed(Exception):
     pass
 
 
-def client_from_env(timeout: int):
-    import docker
-
+def client_from_env(timeout: int) -> EngineClient:
     # The rule hands us the engine socket relative to the sandbox (see util_rules/engine_endpoint.py).
     relative_socket = os.environ.get("KOLLA_ENGINE_SOCKET")
     if relative_socket:
@@ -32,17 +32,15 @@ def client_from_env(timeout: int):
     # A TLS endpoint's certificates, likewise linked into the sandbox (the SDK reads DOCKER_TLS_VERIFY).
     if os.environ.get("DOCKER_CERT_PATH"):
         os.environ["DOCKER_CERT_PATH"] = os.path.abspath(os.environ["DOCKER_CERT_PATH"])
-    return docker.from_env(timeout=timeout)
+    return EngineClient.from_env(timeout=timeout)
 
 
-def connect():
-    import docker.errors
-
+def connect() -> EngineClient:
     try:
         client = client_from_env(timeout=900)
         client.ping()
         return client
-    except docker.errors.DockerException as e:
+    except (OSError, EngineError, EngineUnreachable, http.client.HTTPException) as e:
         print(
             f"Docker engine unreachable at {os.environ.get('DOCKER_HOST', 'the default socket')}: {e}",
             file=sys.stderr,
@@ -51,36 +49,23 @@ def connect():
 
 
 def is_connection_error(error: Exception) -> bool:
-    import requests.exceptions  # pants: no-infer-dep (the docker SDK requires it)
-    import urllib3.exceptions  # pants: no-infer-dep (the docker SDK requires it)
-
-    # The SDK reads streamed responses (build output, load progress) straight from urllib3.
-    return isinstance(
-        error,
-        (
-            ConnectionError,
-            requests.exceptions.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-            urllib3.exceptions.ProtocolError,
-        ),
-    )
+    # A dying engine cuts a streamed answer (build output, load progress) short, or refuses the next call.
+    return isinstance(error, (ConnectionError, http.client.IncompleteRead, http.client.BadStatusLine))
 
 
-def _inspect(client, name: str) -> dict | None:
-    import docker.errors
-
+def _inspect(client: EngineClient, name: str) -> dict | None:
     try:
-        return client.api.inspect_image(name)
-    except docker.errors.ImageNotFound:
+        return client.inspect_image(name)
+    except ImageNotFound:
         return None
 
 
-def engine_has(client, ref: str) -> str | None:
+def engine_has(client: EngineClient, ref: str) -> str | None:
     image = _inspect(client, ref)
     return image["Id"] if image else None
 
 
-def load(client, image_dir: str, base_id: str = "") -> str:
+def load(client: EngineClient, image_dir: str, base_id: str = "") -> str:
     """Load a docker-archive directory unless the engine already holds that image ID. When the engine
     holds `base_id` (the parent), its layers are left out of the tar: `docker load` reads a layer file
     only for layers it lacks, so that saves writing and copying the parent's (often gigabytes of) bytes."""
@@ -92,7 +77,7 @@ def load(client, image_dir: str, base_id: str = "") -> str:
         with _tar_stream(image_dir, skip) as stream:
             # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
             # layer file...) show here, not later as "No such image".
-            for chunk in client.api.load_image(stream, quiet=True):
+            for chunk in client.load_image(stream):
                 if "error" in chunk:
                     raise RuntimeError(f"docker load failed: {chunk['error']}")
     return wanted
@@ -121,36 +106,33 @@ def _tar_stream(image_dir: str, skip_layers: int) -> Iterator[Iterator[bytes]]:
         raise failure[0]
 
 
-def _layers_of(client, image: str) -> list[str]:
+def _layers_of(client: EngineClient, image: str) -> list[str]:
     inspected = _inspect(client, image) if image else None
     return list(inspected["RootFS"]["Layers"]) if inspected else []
 
 
-def tag(client, image: str, ref: str) -> None:
+def tag(client: EngineClient, image: str, ref: str) -> None:
     repo, _, tag_name = ref.rpartition(":")
-    client.api.tag(image, repo, tag_name, force=True)
+    client.tag(image, repo, tag_name)
 
 
-def build(client, context: str, build_args: dict, use_cache: bool, log) -> str:
+def build(client: EngineClient, context: str, build_args: dict, use_cache: bool, log) -> str:
     """Build untagged and return the image ID: only `package` names images, and only with the normalized
     archive, so a name in the engine never points at a half-made or unnormalized image."""
-    import docker.errors
-
+    # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and, like
+    # buildah's chroot isolation, without NAT).
+    params = {
+        "rm": "1",
+        "forcerm": "1",
+        "pull": "0",
+        "networkmode": "host",
+        "nocache": str(int(not use_cache)),
+    }
+    if build_args:
+        params["buildargs"] = json.dumps(build_args)
     try:
-        # Host networking: RUN steps reach the mirror without depending on the engine's bridge (and,
-        # like buildah's chroot isolation, without NAT).
-        stream = client.api.build(
-            path=context,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-            network_mode="host",
-            buildargs=build_args or None,
-            nocache=not use_cache,
-        )
-        image_id = _follow_build(stream, log)
-    except docker.errors.APIError as e:
+        image_id = _follow_build(client.build(context, params), log)
+    except EngineError as e:
         log.write(f"ERROR: {e}\n")
         raise BuildFailed(str(e))
     if image_id is None:
@@ -177,7 +159,7 @@ def _follow_build(stream: Iterable[dict], log: IO[str]) -> str | None:
     return image_id
 
 
-def step_images(client, built_id: str, normalized_id: str, parent_id: str) -> list[str]:
+def step_images(client: EngineClient, built_id: str, normalized_id: str, parent_id: str) -> list[str]:
     """The un-normalized image a build made and the intermediate images of its steps, walking down to
     the image the build started FROM. Only the normalized image is ever used (children build FROM it);
     these serve the engine's layer cache for the next edit of the same image, or are removed."""
@@ -195,34 +177,32 @@ def step_images(client, built_id: str, normalized_id: str, parent_id: str) -> li
     return chain if current == parent_id else chain[:1]
 
 
-def remove_images(client, image_ids: list[str]) -> None:
+def remove_images(client: EngineClient, image_ids: list[str]) -> None:
     """Remove images without pruning, newest first: the engine's own pruning would go on through the
     image a build started FROM too, since images are untagged until the run names them, and children
     still to be built (and `package`'s tagging) need it."""
-    import docker.errors
-
     for image_id in image_ids:
         try:
-            client.api.remove_image(image_id, force=False, noprune=True)
-        except docker.errors.ImageNotFound:
+            client.remove_image(image_id)
+        except ImageNotFound:
             pass
-        except docker.errors.APIError as e:
+        except EngineError as e:
             # Still in use (a concurrent build started FROM one of its steps through the layer cache): the
             # engine keeps it and what it stands on, which is harmless.
             print(f"kept the un-normalized image {image_id}: {e}", file=sys.stderr)
             return
 
 
-def save(client, ref: str, saved_dir: str) -> None:
+def save(client: EngineClient, ref: str, saved_dir: str) -> None:
     with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
         with open(tmp.name, "wb") as f:
-            for chunk in client.api.get_image(ref):
+            for chunk in client.get_image(ref):
                 f.write(chunk)
         docker_archive.extract_tar(tmp.name, saved_dir)
 
 
 def normalize_from_engine(
-    client, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str, parent_dir: str
+    client: EngineClient, image_id: str, out_dir: str, ref: str, epoch: int, work_dir: str, parent_dir: str
 ) -> str | None:
     """Normalize a built image from the engine's own storage, without `docker save` (which re-tars every
     inherited layer). None when the engine's storage is not readable here (a remote or rootless engine,
@@ -238,7 +218,7 @@ def normalize_from_engine(
     return docker_archive.normalize_image(config, write_layer, out_dir, ref, epoch, work_dir, parent_dir)
 
 
-def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
+def _local_image(client: EngineClient, image_id: str) -> tuple[dict, list[str]] | None:
     """The image's config and its layers' overlay2 directories (bottom first), if readable here."""
     info = client.info()
     # Without the native overlay diff, the engine computes layer tars by comparing directories, and a
@@ -246,7 +226,7 @@ def _local_image(client, image_id: str) -> tuple[dict, list[str]] | None:
     native_diff = dict(info.get("DriverStatus") or []).get("Native Overlay Diff") == "true"
     if info.get("Driver") != "overlay2" or not native_diff:
         return None
-    image = client.api.inspect_image(image_id)
+    image = client.inspect_image(image_id)
     data = image["GraphDriver"]["Data"] or {}
     layer_dirs = [*filter(None, (data.get("LowerDir") or "").split(":"))][::-1] + [data.get("UpperDir", "")]
     digest = image_id.split(":", 1)[1]

@@ -12,7 +12,7 @@ from typing import Optional
 DPKG_STATUS = "var/lib/dpkg/status"
 
 
-def _member_name(name: str) -> str:
+def member_name(name: str) -> str:
     while name.startswith("./"):
         name = name[2:]
     return name.lstrip("/")
@@ -36,7 +36,7 @@ def read_from_layer(layer: str, path: str) -> tuple[bool, Optional[bytes]]:
     hidden = False
     with tarfile.open(layer) as tar:
         for member in tar:
-            name = _member_name(member.name)
+            name = member_name(member.name)
             if name == path and member.isfile():
                 extracted = tar.extractfile(member)
                 return True, extracted.read() if extracted else b""

@@ -96,16 +96,17 @@ def cmd_rootfs_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
+    import docker
     import docker.errors
 
     from pants_kolla.builder import engine_build
 
     with open(args.installs) as f:
         installs = json.load(f)
-    client = engine_build.connect()
-    parent_id = engine_build.load(client, args.parent, args.parent_base_id)
+    parent_id = engine_build.load(engine_build.connect(), args.parent, args.parent_base_id)
+    # The SDK for running a container (a rare command): connect() set the environment it reads.
     try:
-        output = client.containers.run(
+        output = docker.from_env(timeout=900).containers.run(
             parent_id,
             ["sh", "-c", resolve_script(installs)],
             network_mode="host",

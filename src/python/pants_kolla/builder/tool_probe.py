@@ -7,6 +7,7 @@ the builds' cache keys) is the worker's tools, not the machine Pants runs on.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 
 from pants_kolla.builder import engine_build
+from pants_kolla.builder.engine_http import EngineError, EngineUnreachable
 
 
 def buildah_version() -> str | None:
@@ -27,9 +29,6 @@ def buildah_version() -> str | None:
 
 def docker_version() -> tuple[str | None, str]:
     """The engine's version (as its `/_ping` Server header names it) and where it was looked for."""
-    import docker
-    import docker.errors
-
     relative_socket = os.environ.get("KOLLA_ENGINE_SOCKET")
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     if relative_socket:
@@ -39,7 +38,7 @@ def docker_version() -> tuple[str | None, str]:
     try:
         client = engine_build.client_from_env(timeout=60)  # a busy engine answers slowly
         return str(client.version()["Version"]), where
-    except docker.errors.DockerException as e:
+    except (OSError, EngineError, EngineUnreachable, http.client.HTTPException) as e:
         return None, f"{where} ({e})"
 
 

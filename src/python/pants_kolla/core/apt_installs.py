@@ -6,9 +6,11 @@ Both dialects' install helpers (the project's `apt_install` for macros.j2, Kolla
 asks for: `kolla-lock` resolves exactly those, and a render with a lock checks that the template and its
 lock agree (drift is an error before any build).
 
-A locked install fetches its .debs from `DEBS_HOST` through the HTTP proxy the builder passes as the
-`http_proxy` build arg: Docker leaves proxy build args out of the image's history and of its layer cache,
-so the port is in no image and no key, while the file names and sha256 are in the Dockerfile.
+A locked install takes its .debs from `DEBS_MOUNT` when the builder mounts them there (buildah, whose
+locked builds run with no network), else fetches them from `DEBS_HOST` through the HTTP proxy the Docker
+builder passes as the `http_proxy` build arg: Docker leaves proxy build args out of the image's history
+and of its layer cache, so the port is in no image and no key, while the file names and sha256 are in the
+Dockerfile.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from pants_kolla.core.package_lock import LockedInstall, LockError, PackageLock
 DEBS_HOST = "debs.pants-kolla.invalid"
 DEBS_DIR = "/tmp/pants-kolla-debs"
 APT_HELPER = "/usr/lib/apt/apt-helper"
+# A folder every Debian image has: a read-only mount on it leaves nothing in the step's layer, where a
+# new mount point would stay behind as an empty folder.
+DEBS_MOUNT = "/mnt"
 
 
 class AptInstalls:
@@ -63,9 +68,9 @@ class AptInstalls:
 
 
 def locked_command(install: LockedInstall) -> str:
-    """Fetch the install's .debs by name through the builder's proxy, check each against its sha256, let
-    apt install them (no package lists, no mirror) and mark what was not asked for as automatic, as a
-    mirror install would."""
+    """Take the install's .debs from the builder's mount or fetch them by name through its proxy, check
+    each against its sha256, let apt install them (no package lists, no mirror) and mark what was not
+    asked for as automatic, as a mirror install would."""
     if not install.debs:
         return "true"  # everything asked for is in the parent already
     files = " ".join(d.file_name for d in install.debs)
@@ -73,7 +78,8 @@ def locked_command(install: LockedInstall) -> str:
     automatic = sorted({d.name for d in install.debs} - set(install.requested))
     steps = [
         f"mkdir -p {DEBS_DIR} && cd {DEBS_DIR}",
-        f"for f in {files}; do {APT_HELPER} -o APT::Sandbox::User=root download-file http://{DEBS_HOST}/$f {DEBS_DIR}/$f; done",
+        f"for f in {files}; do if [ -f {DEBS_MOUNT}/$f ]; then cp {DEBS_MOUNT}/$f $f; "
+        f"else {APT_HELPER} -o APT::Sandbox::User=root download-file http://{DEBS_HOST}/$f {DEBS_DIR}/$f; fi; done",
         f"printf '%s\\n' {sums} | sha256sum -c --quiet",
         "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ./*.deb",
     ]

@@ -57,7 +57,7 @@ document.getElementById("totals").textContent =
   `${report.images.length} images: ${mib(report.sum_of_sizes)} MiB pulled one by one, ${mib(report.unique)} MiB ` +
   `unique; per-type copies of the infra images would add ${mib(report.infra_per_type_extra)} MiB.`;
 const tips = document.getElementById("suggestions");
-for (const s of report.suggestions || []) { tips.appendChild(document.createElement("li")).textContent = s.text; }
+for (const s of [...(report.suggestions || []), ...(report.file_suggestions || [])]) { tips.appendChild(document.createElement("li")).textContent = s.text; }
 document.body.setAttribute("data-rendered", "yes");
 """
 

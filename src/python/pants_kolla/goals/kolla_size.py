@@ -18,12 +18,14 @@ from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
 
 from pants_kolla.core.errors import KollaInputError
+from pants_kolla.core.image_tree import ImageNode
 from pants_kolla.core.size_budget import SizeError, baseline, violations
 from pants_kolla.core.size_page import page
 from pants_kolla.core.size_report import size_report, table_lines
-from pants_kolla.core.size_suggestions import suggestions
+from pants_kolla.core.size_suggestions import ImageFiles, file_suggestions, suggestions
 from pants_kolla.goals.image_selection import selected_images
 from pants_kolla.target_types import KollaMaxSizeField
+from pants_kolla.util_rules.image_file_index import ImageFileIndex, ImageFileIndexRequest
 from pants_kolla.util_rules.image_sizes import ImageSizesRequest, MeasuredImage
 from pants_kolla.util_rules.image_tree_targets import is_image
 
@@ -50,6 +52,15 @@ class KollaSizeSubsystem(GoalSubsystem):
     growth_limit = StrOption(
         default="5%",
         help="How much an image may grow over `baseline`: a percentage (`5%`) or a size (`20MiB`).",
+    )
+    suggest_files = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Also suggest files (path and content) that two or more children of a parent add on their own:
+            indexes each image's own layers once (a cached process per image).
+            """
+        ),
     )
     compressed = BoolOption(
         default=False,
@@ -79,6 +90,16 @@ async def _recorded(path: str) -> dict:
         raise KollaInputError(f"[kolla-size].baseline: {path} is not a baseline kolla-size wrote: {e}")
 
 
+async def _file_suggestions(nodes: list[ImageNode], measured: tuple[MeasuredImage, ...]) -> list[dict]:
+    built = [(n, m.sizes) for n, m in zip(nodes, measured) if m.sizes is not None]
+    indexes = await MultiGet(
+        Get(ImageFileIndex, ImageFileIndexRequest(n.address, sizes.inherited)) for n, sizes in built
+    )
+    return file_suggestions(
+        [ImageFiles(sizes.name, sizes.parent, index.files) for (_, sizes), index in zip(built, indexes)]
+    )
+
+
 @goal_rule
 async def kolla_size(
     targets: Targets,
@@ -94,6 +115,8 @@ async def kolla_size(
     missing = [n.address.spec for n, m in zip(nodes, measured) if m.sizes is None]
     report = size_report([m.sizes for m in measured if m.sizes is not None])
     report["suggestions"] = suggestions([m.packages for m in measured if m.packages is not None])
+    if subsystem.suggest_files:
+        report["file_suggestions"] = await _file_suggestions(nodes, measured)
     files = [
         FileContent(f"{REPORT_DIR}/report.json", json.dumps(report, indent=2, sort_keys=True).encode()),
         FileContent(f"{REPORT_DIR}/index.html", page(report).encode()),
@@ -101,7 +124,7 @@ async def kolla_size(
     workspace.write_digest(await Get(Digest, CreateDigest(files)), path_prefix=str(dist_dir.relpath))
     for line in table_lines(report):
         console.print_stdout(line)
-    for suggestion in report["suggestions"][:5]:
+    for suggestion in [*report["suggestions"][:5], *report.get("file_suggestions", [])[:5]]:
         console.print_stdout(f"suggestion: {suggestion['text']}")
     console.print_stderr(
         f"Wrote {os.path.join(str(dist_dir.relpath), REPORT_DIR)}/report.json and index.html"

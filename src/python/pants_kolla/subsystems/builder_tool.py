@@ -19,24 +19,10 @@ ENGINE_SANDBOX_SOCKET = f"{ENGINE_SANDBOX_DIR}/docker.sock"
 
 BUILDER_PACKAGE = "pants_kolla.builder"
 BUILDER_MODULE = f"{BUILDER_PACKAGE}.cli"
-# The builder package's modules, shipped as resources and run outside Pants, in the builder's own venv.
-BUILDER_FILES = (
-    "__init__.py",
-    "cli.py",
-    "exit_codes.py",
-    "docker_archive.py",
-    "layer_tar.py",
-    "layer_squash.py",
-    "engine_build.py",
-    "buildah_build.py",
-    "debs_proxy.py",
-    "flat_repo.py",
-    "image_files.py",
-    "lock_resolve.py",
-    "oci_layout.py",
-    "registry_publish.py",
-    "tool_probe.py",
-)
+def builder_files() -> list[str]:
+    """The builder package's modules, shipped as resources and run outside Pants, in the builder's own
+    venv: every module of the package, so a new one cannot be left out."""
+    return sorted(name for name in importlib.resources.contents(BUILDER_PACKAGE) if name.endswith(".py"))
 
 
 class KollaBuilder(PythonToolBase):
@@ -62,7 +48,7 @@ class KollaBuilder(PythonToolBase):
                 FileContent("pants_kolla/__init__.py", b""),
                 *(
                     FileContent(f"{folder}/{name}", importlib.resources.read_binary(BUILDER_PACKAGE, name))
-                    for name in BUILDER_FILES
+                    for name in builder_files()
                 ),
             ]
         )
