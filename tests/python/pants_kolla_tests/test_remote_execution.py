@@ -224,8 +224,9 @@ RUN {{ apt_install(packages) }} && apt-get clean && rm -rf /var/lib/apt/lists/*
 
 
 def test_a_locked_image_builds_on_the_worker_with_no_network_and_no_mirror(tmp_path):
-    """A lock made here (`kolla-lock`, the local engine); the build on the worker with buildah: the .debs
-    reach it as inputs by digest, and its steps see loopback only (no mirror, no network)."""
+    """Locks made here (`kolla-lock`: mmdebstrap for the rootfs, the local engine for `ok`); the builds on
+    the worker with buildah and a mirror nothing answers at: the .debs reach them as inputs by digest, and
+    the locked image's steps see loopback only."""
     repo = ScratchRepo(tmp_path / "repo", tag=f"re{uuid.uuid4().hex[:10]}")
     write_rootfs_and_base(repo, macros=LOCKED_MACROS)
     image(
@@ -236,22 +237,26 @@ def test_a_locked_image_builds_on_the_worker_with_no_network_and_no_mirror(tmp_p
         '{{ macros.install_packages(["cron"]) }}\n'
         'RUN echo "network interfaces:" $(tail -n +3 /proc/net/dev | cut -d: -f1)\n',
     )
-    locked = repo.pants("kolla-lock", "images/ok")
+    locked = repo.pants("kolla-lock", "images/rootfs", "images/ok")
     assert locked.returncode == 0, locked.stderr[-3000:]
+    assert "images/rootfs/packages.lock: wrote" in locked.stdout, locked.stdout
     caches_base = tmp_path / "worker-caches"
     caches_base.mkdir()
     with RemoteWorker(tmp_path / "worker") as worker:
         remote = repo.pants(
             *worker.pants_options(caches_base),
             "--kolla-builder=buildah",
+            "--kolla-debian-mirror=http://127.0.0.1:9/debian",
             "--stats-log",
             "package",
             "images/ok",
         )
         assert remote.returncode == 0, remote.stderr[-5000:]
         assert stat(remote, "local_execution_requests") == 0, remote.stderr[-5000:]
-        assert repo.ref("ok") in completed_builds(remote)
-        assert any(" build " in argv and "--debs" in argv for argv in builds_on_worker(worker))
+        assert {repo.ref(name) for name in ("tiny-rootfs", "ok")} <= set(completed_builds(remote))
+        worker_builds = builds_on_worker(worker)
+        assert any(" rootfs " in argv and "--debs" in argv for argv in worker_builds), worker_builds
+        assert any(" build " in argv and "--debs" in argv for argv in worker_builds), worker_builds
     log = repo.read("dist/images/ok/build.log")
     assert "--network none" in log and "network interfaces: lo\n" in log, log[-3000:]
     assert "Unpacking cron " in log

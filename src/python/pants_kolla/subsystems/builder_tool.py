@@ -19,6 +19,8 @@ ENGINE_SANDBOX_SOCKET = f"{ENGINE_SANDBOX_DIR}/docker.sock"
 
 BUILDER_PACKAGE = "pants_kolla.builder"
 BUILDER_MODULE = f"{BUILDER_PACKAGE}.cli"
+
+
 def builder_files() -> list[str]:
     """The builder package's modules, shipped as resources and run outside Pants, in the builder's own
     venv: every module of the package, so a new one cannot be left out."""
