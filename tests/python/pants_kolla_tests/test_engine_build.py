@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from pants_kolla.builder import engine_build
+from pants_kolla.builder.engine_http import EngineClient
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +29,14 @@ def sleeper_image(docker_client):
     docker_client.api.remove_image(image_id, force=True)
 
 
-def short_timeout_client():
-    import docker
-
+def short_timeout_client() -> EngineClient:
     # The builder's own client has a generous timeout; a short one shows that no read timeout applies
     # to a build's output stream, however long a step stays silent.
-    return docker.DockerClient(
-        base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=2
-    )
+    return EngineClient.from_env(timeout=2)
+
+
+def builder_client() -> EngineClient:
+    return EngineClient.from_env(timeout=60)
 
 
 def build(tmp_path, dockerfile: str) -> str:
@@ -54,9 +55,8 @@ def test_a_silent_step_longer_than_the_client_timeout_is_not_a_lost_engine(
     try:
         assert docker_client.images.get(image_id).labels["run"] == marker
     finally:
-        engine_build.remove_images(
-            docker_client, engine_build.step_images(docker_client, image_id, "", sleeper_image)
-        )
+        client = builder_client()
+        engine_build.remove_images(client, engine_build.step_images(client, image_id, "", sleeper_image))
 
 
 def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path, docker_client) -> None:
@@ -67,9 +67,8 @@ def test_removing_a_build_removes_its_step_images(sleeper_image, tmp_path, docke
     )
     steps = docker_client.images.list(all=True, filters={"label": f"run={marker}"})
     assert len(steps) == 3  # LABEL, RUN, LABEL: the classic builder keeps one image per step
-    engine_build.remove_images(
-        docker_client, engine_build.step_images(docker_client, image_id, "", sleeper_image)
-    )
+    client = builder_client()
+    engine_build.remove_images(client, engine_build.step_images(client, image_id, "", sleeper_image))
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(sleeper_image)  # the parent stays
 
@@ -85,9 +84,8 @@ def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path, doc
     child_id = build(
         tmp_path / "child", f'FROM {parent_id}\nLABEL run="{marker}"\n' f'RUN ["/bin/sleep", "0"]\n'
     )
-    engine_build.remove_images(
-        docker_client, engine_build.step_images(docker_client, child_id, "", parent_id)
-    )
+    client = builder_client()
+    engine_build.remove_images(client, engine_build.step_images(client, child_id, "", parent_id))
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(parent_id)  # the parent stays
     docker_client.api.remove_image(parent_id, noprune=True)

@@ -106,9 +106,15 @@ class EngineClient:
         params: dict | None = None,
         body: Iterable[bytes] | IO[bytes] | None = None,
         content_type: str = "",
+        stream: bool = False,
     ) -> http.client.HTTPResponse:
+        """With `stream`, no read timeout once connected: a build's RUN step may print nothing for longer
+        than any timeout, and a load may take as long to answer; the engine's death still ends the read."""
         query = "?" + urlencode(params) if params else ""
         conn = self._connection()
+        conn.connect()
+        if stream and conn.sock is not None:
+            conn.sock.settimeout(None)
         headers = {"Content-Type": content_type} if content_type else {}
         if body is not None:
             headers["Transfer-Encoding"] = "chunked"
@@ -155,7 +161,9 @@ class EngineClient:
 
     def load_image(self, tar: Iterable[bytes]) -> Iterator[dict]:
         """`docker load` of a tar sent as it is made; the engine's progress messages."""
-        response = self._request("POST", "/images/load", {"quiet": "1"}, tar, "application/x-tar")
+        response = self._request(
+            "POST", "/images/load", {"quiet": "1"}, tar, "application/x-tar", stream=True
+        )
         return _json_stream(response)
 
     def build(self, context: str, params: dict) -> Iterator[dict]:
@@ -163,14 +171,13 @@ class EngineClient:
         with tempfile.TemporaryFile() as tar:
             _write_context(context, tar)
             tar.seek(0)
-            response = self._request(
-                "POST", "/build", params, iter(lambda: tar.read(_CHUNK), b""), "application/x-tar"
-            )
+            body = iter(lambda: tar.read(_CHUNK), b"")
+            response = self._request("POST", "/build", params, body, "application/x-tar", stream=True)
         return _json_stream(response)
 
     def get_image(self, name: str) -> Iterator[bytes]:
         """`docker save` of one image, as a stream of tar bytes."""
-        response = self._request("GET", f"/images/{quote(name, safe='')}/get")
+        response = self._request("GET", f"/images/{quote(name, safe='')}/get", stream=True)
         with response:
             yield from iter(lambda: response.read(_CHUNK), b"")
 
