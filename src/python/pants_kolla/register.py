@@ -1,6 +1,5 @@
 """pants-kolla: build Kolla-style image trees (binary, source and infra install types) with Pants."""
 
-from pants.backend.python.util_rules import pex
 
 from pants_kolla.goals import (
     kolla_graph,
@@ -16,7 +15,6 @@ from pants_kolla.goals import (
     tailor,
 )
 from pants_kolla.package_run import dist_image, image_run, run_report, run_token
-from pants_kolla.subsystems import builder_tool
 from pants_kolla.target_types import DebianRootfsTarget, KollaImageTarget, KollaTemplateLibraryTarget
 from pants_kolla.util_rules import (
     build_context,
@@ -46,8 +44,6 @@ from pants_kolla.util_rules import (
 
 def rules():
     return [
-        *pex.rules(),  # the builder runs from a venv PEX, with or without the Python backend
-        *builder_tool.rules(),
         *builder_process.rules(),
         *builder_choice.rules(),
         *worker_probe.rules(),

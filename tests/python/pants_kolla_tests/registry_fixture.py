@@ -5,6 +5,7 @@ Loopback registries are plain HTTP for the engine by default, so no daemon confi
 
 from __future__ import annotations
 
+import base64
 import crypt
 import json
 import shutil
@@ -18,6 +19,13 @@ from pathlib import Path
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MANIFESTS = f"{MANIFEST_V2}, {OCI_MANIFEST}"
+
+
+def forget_blob_locations() -> None:
+    """Remove the only state skopeo keeps between runs on a machine (where it saw each blob, for mounts):
+    what a fresh CI runner has."""
+    for cache in (Path("/var/lib/containers/cache"), Path.home() / ".local/share/containers/cache"):
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -90,13 +98,17 @@ class LocalRegistry:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _manifest_request(self, repository: str, reference: str, method: str) -> urllib.request.Request:
+        headers = {"Accept": MANIFESTS}
+        if self.credentials:
+            headers["Authorization"] = (
+                "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
+            )
+        url = f"http://{self.address}/v2/{repository}/manifests/{reference}"
+        return urllib.request.Request(url, method=method, headers=headers)
+
     def manifest_digest(self, repository: str, tag: str) -> str:
-        request = urllib.request.Request(
-            f"http://{self.address}/v2/{repository}/manifests/{tag}",
-            method="HEAD",
-            headers={"Accept": MANIFESTS},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(self._manifest_request(repository, tag, "HEAD"), timeout=10) as response:
             return response.headers["Docker-Content-Digest"]
 
     def blob_bytes(self) -> int:
@@ -105,8 +117,7 @@ class LocalRegistry:
         return sum(f.stat().st_size for f in blobs.rglob("data")) if blobs.exists() else 0
 
     def manifest(self, repository: str, reference: str) -> dict:
-        request = urllib.request.Request(
-            f"http://{self.address}/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFESTS}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(
+            self._manifest_request(repository, reference, "GET"), timeout=10
+        ) as response:
             return json.load(response)

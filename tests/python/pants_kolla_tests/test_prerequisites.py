@@ -1,5 +1,5 @@
-"""A machine without an engine, buildah or mmdebstrap: `package` fails before building anything (not
-even the builder's PEX), naming every missing tool and how to get it. A nested, real Pants."""
+"""A machine without an engine, buildah or mmdebstrap: `package` fails before building anything,
+naming every missing tool and how to get it. A nested, real Pants."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_missing_tools_are_all_named_before_any_work(tmp_path) -> None:
     assert ".ci/dockerd.sh start" in run.stderr
     assert "apt-get install -y buildah" in run.stderr
     assert "apt-get install -y mmdebstrap" in run.stderr
-    # Before any other work: no PEX (the builder's takes minutes on a fresh machine) and no build.
+    # Before any other work: no PEX (a source image's context PEX takes minutes on a fresh machine) and no build.
     assert ".pex" not in run.stderr, run.stderr[-3000:]
     assert run.built == []
     assert "Traceback" not in run.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pants_kolla_tests.registry_fixture import LocalRegistry, free_port
+from pants_kolla_tests.registry_fixture import LocalRegistry, forget_blob_locations, free_port
 from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.small_tree import add_small_tree
 
@@ -200,6 +200,33 @@ def test_a_registry_failing_halfway_moves_no_tag_and_the_next_run_sends_what_is_
         by_name = {p[0].split("/", 1)[1]: p for p in pushed}
         assert by_name["kolla/debian-bookworm-rootfs"][4] == "0", by_name
         assert int(by_name["kolla/base"][4]) > 0, by_name
+
+
+def test_per_type_jobs_on_fresh_runners_upload_each_blob_once(repo, tmp_path_factory):
+    """CI's publish split by install type, each job on a fresh runner (skopeo's blob locations gone) and
+    a registry requiring a login: the second job mounts what its images share with their parents from the
+    parents' repositories, so across both jobs each distinct blob goes up once."""
+    user, password = "kolla", f"S3cret-{uuid.uuid4().hex}"
+    folder = tmp_path_factory.mktemp("per-type")
+    with LocalRegistry(folder / "registry", credentials=(user, password)) as private:
+        env = docker_config(folder / "docker-config", private.address, user, password)
+        jobs = []
+        for selection in ("--tag=-source", "--tag=-binary"):
+            forget_blob_locations()
+            run, pushed = publish(repo, private.address, selection, env=env)
+            assert run.returncode == 0 and pushed, run.stdout[-3000:] + run.stderr[-3000:]
+            jobs.append({p[0].split("/", 1)[1]: p for p in pushed})
+        source_hello = jobs[1]["kolla/debian-source-hello"]
+        assert (
+            int(source_hello[6]) > 0 and int(source_hello[4]) > 0
+        ), source_hello  # mounted base's, sent its own
+        distinct = {
+            layer["digest"]
+            for job in jobs
+            for name, p in job.items()
+            for layer in private.manifest(name, p[1])["layers"]
+        }
+        assert sum(int(p[4]) for job in jobs for p in job.values()) == len(distinct), jobs
 
 
 def test_publish_needs_no_engine(repo, tmp_path):

@@ -65,7 +65,7 @@ def test_second_checkout_builds_nothing_and_loads_from_the_remote_cache(tmp_path
         )
         loaded = {ref: client.images.get(ref).id for ref in refs if run2.returncode == 0}
         assert run2.returncode == 0, run2.stderr
-        # Zero engine builds: every image (and the builder PEX) came from the remote cache first.
+        # Zero engine builds: every image came from the remote cache first.
         assert images_built(run2) == [], run2.stderr
         assert counter(run2, "remote_cache_speculation_local_completed_first") == 0
         assert counter(run2, "remote_cache_requests_cached") >= len(IMAGES)

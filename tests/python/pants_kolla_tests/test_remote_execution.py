@@ -118,7 +118,7 @@ def test_remote_build_equals_local_and_a_second_checkout_builds_nothing(tmp_path
             "images/::",
         )
         assert remote.returncode == 0, remote.stderr[-5000:]
-        # Every process of the run (PEX set-up, probe, builds, loads) executed on the worker.
+        # Every process of the run (the builder's Python check, probe, builds, loads) executed on the worker.
         assert stat(remote, "local_execution_requests") == 0, remote.stderr[-5000:]
         assert stat(remote, "remote_execution_requests") == stat(remote, "remote_execution_success") > 0
         assert remote.built == sorted(first.ref(name) for name in IMAGES)

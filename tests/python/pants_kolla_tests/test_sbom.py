@@ -13,7 +13,7 @@ from pathlib import Path
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from pants_kolla.builder.image_files import DPKG_STATUS, read_image_file
+from pants_kolla.builder.image_files import DPKG_STATUS, write_dpkg_status
 from pants_kolla.core.sbom import (
     InstalledDeb,
     PythonDist,
@@ -90,28 +90,29 @@ def test_matching_by_name_and_version() -> None:
     assert matching("removed-one", debs, python) == ()
 
 
-def _image(tmp_path: Path, layers: list[dict[str, bytes]], split: int) -> list[str]:
-    """An archive whose first `split` layers are in a parent folder, the rest in the image's own."""
-    own, parent = tmp_path / "own", tmp_path / "parent"
-    names = []
-    for i, files in enumerate(layers):
-        folder = parent if i < split else own
-        (folder / str(i)).mkdir(parents=True)
-        write_layer_tar(folder / str(i) / "layer.tar", files)
+def _status(tmp_path: Path, own_layers: list[dict[str, bytes]], inherited: bytes | None = b"old") -> bytes:
+    """The dpkg status `package` writes for an image with one parent layer (not in its folder, as a
+    build's output holds only its own layers) and `own_layers`; `inherited`: the parent's status file
+    (None: a root image, whose every layer is its own)."""
+    names = [] if inherited is None else ["parent/layer.tar"]
+    for i, files in enumerate(own_layers):
+        (tmp_path / str(i)).mkdir(parents=True)
+        write_layer_tar(tmp_path / str(i) / "layer.tar", files)
         names.append(f"{i}/layer.tar")
-    own.mkdir(parents=True, exist_ok=True)
-    (own / "manifest.json").write_text(json.dumps([{"Layers": names}]))
-    return [str(own), str(parent)]
+    (tmp_path / "manifest.json").write_text(json.dumps([{"Layers": names}]))
+    parent = tmp_path / "parent.dpkg"
+    if inherited is not None:
+        parent.write_bytes(inherited)
+    write_dpkg_status(str(tmp_path), str(parent) if inherited is not None else "", str(tmp_path / "out"))
+    return (tmp_path / "out").read_bytes()
 
 
-def test_read_image_file_takes_the_newest_layer_and_whiteouts(tmp_path: Path) -> None:
-    status = {DPKG_STATUS: b"old"}
-    assert read_image_file(_image(tmp_path / "a", [status, {"etc/x": b""}], 1), DPKG_STATUS) == b"old"
-    newer = [status, {"./" + DPKG_STATUS: b"new"}]
-    assert read_image_file(_image(tmp_path / "b", newer, 1), DPKG_STATUS) == b"new"
-    deleted = [status, {"var/lib/dpkg/.wh.status": b""}]
-    assert read_image_file(_image(tmp_path / "c", deleted, 1), DPKG_STATUS) is None
-    folder_gone = [status, {"var/lib/.wh.dpkg": b""}]
-    assert read_image_file(_image(tmp_path / "d", folder_gone, 2), DPKG_STATUS) is None
-    opaque = [status, {"var/lib/dpkg/.wh..wh..opq": b""}]
-    assert read_image_file(_image(tmp_path / "e", opaque, 0), DPKG_STATUS) is None
+def test_the_dpkg_status_is_the_newest_own_layers_else_the_parents(tmp_path: Path) -> None:
+    assert _status(tmp_path / "a", [{"etc/x": b""}]) == b"old"
+    assert _status(tmp_path / "b", [{"./" + DPKG_STATUS: b"new"}, {"etc/x": b""}]) == b"new"
+    assert _status(tmp_path / "c", [{"var/lib/dpkg/.wh.status": b""}]) == b""
+    assert _status(tmp_path / "d", [{"var/lib/.wh.dpkg": b""}, {"etc/x": b""}]) == b""
+    assert _status(tmp_path / "e", [{"var/lib/dpkg/.wh..wh..opq": b""}]) == b""
+    root = [{DPKG_STATUS: b"root"}, {"etc/y": b""}]
+    assert _status(tmp_path / "f", root, inherited=None) == b"root"
+    assert _status(tmp_path / "g", [{"etc/y": b""}], inherited=None) == b""

@@ -131,8 +131,9 @@ class EngineClient:
             raise error(response.status, message.strip())
         return response
 
-    def _json(self, method: str, path: str, params: dict | None = None) -> dict:
-        with self._request(method, path, params) as response:
+    def _json(self, method: str, path: str, params: dict | None = None, payload: dict | None = None) -> dict:
+        body = None if payload is None else [json.dumps(payload).encode()]
+        with self._request(method, path, params, body, "application/json" if body else "") as response:
             return json.loads(response.read() or b"null")
 
     def ping(self) -> None:
@@ -180,6 +181,33 @@ class EngineClient:
         response = self._request("GET", f"/images/{quote(name, safe='')}/get", stream=True)
         with response:
             yield from iter(lambda: response.read(_CHUNK), b"")
+
+    def run_container(self, image: str, command: list[str], network_mode: str) -> tuple[int, bytes, bytes]:
+        """`docker run --rm` in the foreground: the command's exit status, its stdout and its stderr."""
+        config = {"Image": image, "Cmd": command, "HostConfig": {"NetworkMode": network_mode}}
+        container = "/containers/" + quote(self._json("POST", "/containers/create", payload=config)["Id"])
+        try:
+            self._json("POST", f"{container}/start")
+            with self._request("POST", f"{container}/wait", stream=True) as response:
+                status = json.loads(response.read())["StatusCode"]
+            logs = {"stdout": "1", "stderr": "1"}
+            with self._request("GET", f"{container}/logs", logs, stream=True) as response:
+                stdout, stderr = _demultiplex(response.read())
+        finally:
+            self._json("DELETE", container, {"force": "1"})
+        return status, stdout, stderr
+
+
+def _demultiplex(raw: bytes) -> tuple[bytes, bytes]:
+    """The logs of a container without a TTY: frames of an 8-byte header (stream 1 or 2, then the
+    big-endian length) and that many bytes."""
+    streams: dict[int, list[bytes]] = {1: [], 2: []}
+    offset = 0
+    while offset + 8 <= len(raw):
+        kind, size = raw[offset], int.from_bytes(raw[offset + 4 : offset + 8], "big")
+        streams.setdefault(kind, []).append(raw[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    return b"".join(streams[1]), b"".join(streams[2])
 
 
 def _write_context(context: str, out: IO[bytes]) -> None:

@@ -1,5 +1,5 @@
 """The builder's exit codes: the one definition, imported by the rules and shipped to the builder
-process as a module of its own (subsystems/builder_tool.py), so both sides always agree."""
+process as a module of its own (util_rules/builder_process.py), so both sides always agree."""
 
 USAGE = 2  # bad arguments, as argparse's
 BUILD_FAILED = 3  # the build itself failed (a `RUN` step...)

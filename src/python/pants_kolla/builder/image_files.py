@@ -44,22 +44,26 @@ def read_from_layer(layer: str, path: str) -> tuple[bool, Optional[bytes]]:
     return hidden, None
 
 
-def read_image_file(image_dirs: list[str], path: str) -> Optional[bytes]:
-    """`path` in the image whose docker-archive manifest is in `image_dirs[0]`; each layer file is read
-    from the first of `image_dirs` that has it (a build's own layers, then its parent's)."""
-    with open(os.path.join(image_dirs[0], "manifest.json")) as f:
+def read_image_file(image_dir: str, path: str) -> tuple[bool, Optional[bytes]]:
+    """`path` in the layers of the docker-archive folder `image_dir` that it holds (a build's own), newest
+    first: (decided, content) as `read_from_layer` says it for the newest layer touching `path`."""
+    with open(os.path.join(image_dir, "manifest.json")) as f:
         layers = json.load(f)[0]["Layers"]
     for layer in reversed(layers):
-        found = [os.path.join(d, layer) for d in image_dirs if os.path.exists(os.path.join(d, layer))]
-        if not found:
-            raise FileNotFoundError(f"layer {layer} is in none of {', '.join(image_dirs)}")
-        decided, content = read_from_layer(found[0], path)
+        if not os.path.exists(os.path.join(image_dir, layer)):
+            break  # the parent's layers: the rest of the image is the parent's
+        decided, content = read_from_layer(os.path.join(image_dir, layer), path)
         if decided:
-            return content
-    return None
+            return True, content
+    return False, None
 
 
-def write_dpkg_status(image_dirs: list[str], dest: str) -> None:
-    """The image's dpkg database (empty when the image has none)."""
+def write_dpkg_status(image_dir: str, inherited: str, dest: str) -> None:
+    """The image's dpkg database (empty when the image has none): from its own layers, else the file
+    `inherited` (the parent's database; none for a root image)."""
+    decided, content = read_image_file(image_dir, DPKG_STATUS)
+    if not decided and inherited:
+        with open(inherited, "rb") as f:
+            content = f.read()
     with open(dest, "wb") as f:
-        f.write(read_image_file(image_dirs, DPKG_STATUS) or b"")
+        f.write(content or b"")

@@ -96,30 +96,19 @@ def cmd_rootfs_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    import docker
-    import docker.errors
-
     from pants_kolla.builder import engine_build
 
     with open(args.installs) as f:
         installs = json.load(f)
-    parent_id = engine_build.load(engine_build.connect(), args.parent, args.parent_base_id)
-    # The SDK for running a container (a rare command): connect() set the environment it reads.
-    try:
-        output = docker.from_env(timeout=900).containers.run(
-            parent_id,
-            ["sh", "-c", resolve_script(installs)],
-            network_mode="host",
-            remove=True,
-            stdout=True,
-            stderr=False,
-        )
-    except docker.errors.ContainerError as e:
-        stderr = (e.stderr or b"").decode(errors="replace").strip().splitlines()[-15:]
-        print(
-            "apt could not resolve the installs in the parent image:\n" + "\n".join(stderr), file=sys.stderr
-        )
+    client = engine_build.connect()
+    parent_id = engine_build.load(client, args.parent, args.parent_base_id)
+    status, stdout, stderr = client.run_container(
+        parent_id, ["sh", "-c", resolve_script(installs)], network_mode="host"
+    )
+    if status != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-15:]
+        print("apt could not resolve the installs in the parent image:\n" + "\n".join(tail), file=sys.stderr)
         return exit_codes.BUILD_FAILED
     with open(args.out, "w") as f:
-        json.dump(split_output(output.decode(errors="replace"), len(installs)), f, indent=1)
+        json.dump(split_output(stdout.decode(errors="replace"), len(installs)), f, indent=1)
     return 0

@@ -2,7 +2,8 @@
 
 Two phases over every image of the run: (1) each image's blobs and manifest go up *by digest*,
 `jobs` images at a time, each after the earlier image it shares most leading layers with (its parent when
-selected), whose blobs it then mounts or finds instead of racing to upload them too;
+selected), whose blobs it then mounts or finds instead of racing to upload them too, the layers it shares
+with its parent (selected or not) mounted from the parent's repository first (builder/registry_mount.py);
 (2) only when every image of phase 1 succeeded are the tags moved (manifest-only copies: every blob is
 there by then). A failure in phase 1 moves no tag; `partial` moves the tags of the images that succeeded.
 
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 from urllib.parse import unquote
 
-from pants_kolla.builder import exit_codes
+from pants_kolla.builder import exit_codes, registry_mount
 
 # Errors meaning "the registry did not answer" (worth retrying).
 REGISTRY_UNREACHABLE = re.compile(
@@ -91,9 +92,9 @@ def run_skopeo(argv: list[str], what: str, retries: int) -> str:
     raise AssertionError("unreachable")
 
 
-def count_blobs(push: ImagePush, output: str, layers: list[dict]) -> None:
+def count_blobs(push: ImagePush, output: str, layers: list[dict], mounted_first: set[str]) -> None:
     skipped = set(SKIPPED.findall(output))
-    mount_tried = {unquote(d) for d in MOUNT_TRIED.findall(output)}
+    mount_tried = {unquote(d) for d in MOUNT_TRIED.findall(output)} | mounted_first
     for layer in layers:
         if layer["digest"] not in skipped:
             push.uploaded += 1
@@ -129,14 +130,25 @@ def predecessors(images: list[dict], layers: dict[str, list[dict]]) -> dict[str,
     return waits
 
 
+def mount_parent_layers(plan: dict, image: dict, layers: list[dict]) -> set[str]:
+    """The layers of `image` mounted from its parent's repository (the parent pushed by this run or
+    by an earlier one)."""
+    if not image.get("parent"):
+        return set()
+    own = {layer["digest"] for layer in layers}
+    shared = [layer["digest"] for layer in read_layers(plan, image["parent"]) if layer["digest"] in own]
+    return registry_mount.mount_from_parent(image, shared, plan["insecure"])
+
+
 def upload(image: dict, plan: dict, layers: list[dict], waits_for: Optional[Future]) -> ImagePush:
     push = ImagePush(image["repository"], image["digest"], image["image_id"])
     if waits_for is not None:
         waits_for.result()  # its blobs are in the registry (or failed to go up: then ours go up now)
+    mounted = mount_parent_layers(plan, image, layers)
     source = f"oci:{plan['layout']}:{image['ref_name']}"
     argv = skopeo_argv(source, f"docker://{image['repository']}@{image['digest']}", plan["insecure"])
     try:
-        count_blobs(push, run_skopeo(argv, image["repository"], plan["retries"]), layers)
+        count_blobs(push, run_skopeo(argv, image["repository"], plan["retries"]), layers, mounted)
     except RuntimeError as e:
         push.error = str(e)
     return push

@@ -102,7 +102,7 @@ class KollaSubsystem(KollaDialectOptions, Subsystem):
         default=BuilderChoice.auto,
         help=softwrap(
             """
-            What builds images: `docker` (the engine at DOCKER_HOST, through the docker SDK),
+            What builds images: `docker` (the engine at DOCKER_HOST or the docker context),
             `buildah` (daemonless, `buildah bud --isolation chroot` in the build sandbox) or `auto`:
             docker where an engine answers, else buildah. Images are the same kind of output either way
             (a normalized docker-archive directory); with buildah and no engine, `package` writes them

@@ -56,7 +56,7 @@ from pants_kolla.util_rules.engine_endpoint import EngineEndpoint, EngineUnreach
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest, checked_ancestry
 from pants_kolla.util_rules.locked_debs import DEBS_FOLDER, LockedDebs, LockedDebsRequest
 from pants_kolla.util_rules.package_lock_files import read_package_lock
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
 from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
@@ -65,6 +65,9 @@ from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 STEP_IMAGES_FILE = "step-images.json"
 # Where an image build writes the image's dpkg database (for its SBOM).
 PACKAGES_FILE = "packages.dpkg"
+# The parent's PACKAGES_FILE in a child's build: the child reads only its own layers for its own.
+PARENT_PACKAGES_DIR = "parent-packages"
+PARENT_PACKAGES_FILE = f"{PARENT_PACKAGES_DIR}/{PACKAGES_FILE}"
 
 
 @dataclass(frozen=True)
@@ -182,12 +185,12 @@ async def _built_image(output: Digest, ref: str, parent: Optional[BuiltImage]) -
     )
 
 
-async def _run_builder(run: _BuilderRun, builder: BuilderPex, retries: int) -> ImageBuildResult:
+async def _run_builder(run: _BuilderRun, builder: Builder, retries: int) -> ImageBuildResult:
     engine = run.engine
     process = await Get(
         Process,
         BuilderProcess(
-            pex=builder.pex,
+            builder=builder,
             argv=(*run.argv, "--out", "image", "--log", "build.log", "--packages-out", PACKAGES_FILE),
             description=f"Building {run.ref}",
             input_digest=run.input_digest,
@@ -290,13 +293,14 @@ async def _build_inputs(address: Address, rendered: RenderedDockerfile, parent: 
         pinned = pin_parent(rendered.content, parent.ref, parent.image.image_id)
     except NoParentFrom as e:
         raise KollaInputError(f"{where(address, 'template')} ({rendered.template_path}): {e}.")
-    dockerfile, context, debs = await MultiGet(
+    dockerfile, context, debs, parent_packages = await MultiGet(
         Get(Digest, CreateDigest([FileContent("context/Dockerfile", pinned.encode())])),
         Get(Digest, ContextFilesRequest(address)),
         Get(LockedDebs, LockedDebsRequest(address, rendered.locked_debs)),
+        Get(Digest, AddPrefix(parent.image.packages, PARENT_PACKAGES_DIR)),
     )
     prefixed = await Get(Digest, AddPrefix(context, "context"))
-    return await Get(Digest, MergeDigests([dockerfile, prefixed, debs.digest]))
+    return await Get(Digest, MergeDigests([dockerfile, prefixed, debs.digest, parent_packages]))
 
 
 def _build_argv(
@@ -314,6 +318,8 @@ def _build_argv(
         "parent",
         "--parent-base-id",
         parent.parent_id,
+        "--parent-packages",
+        PARENT_PACKAGES_FILE,
         "--epoch",
         str(kolla.source_date_epoch),
         "--step-images-out",
@@ -338,7 +344,7 @@ async def _child_image(
     parent_address: Address,
     target: Target,
     kolla: KollaSubsystem,
-    builder: BuilderPex,
+    builder: Builder,
 ) -> ImageBuildResult:
     parent, rendered = await MultiGet(
         Get(ImageBuildResult, BuildImageRequest(parent_address)),
@@ -376,7 +382,7 @@ async def _child_image(
 
 @rule(desc="Build a Kolla image")
 async def build_image(
-    request: BuildImageRequest, kolla: KollaSubsystem, builder: BuilderPex
+    request: BuildImageRequest, kolla: KollaSubsystem, builder: Builder
 ) -> ImageBuildResult:
     await checked_ancestry(request.address)  # a parent cycle is an input error, before any build
     link, wrapped = await MultiGet(

@@ -31,7 +31,11 @@ from pants.util.logging import LogLevel
 
 from pants_kolla.core.errors import KollaError
 from pants_kolla.docker_api import engine_client
-from pants_kolla.subsystems.builder_tool import ENGINE_NAMED_CACHE, ENGINE_SANDBOX_DIR, ENGINE_SANDBOX_SOCKET
+from pants_kolla.util_rules.builder_process import (
+    ENGINE_NAMED_CACHE,
+    ENGINE_SANDBOX_DIR,
+    ENGINE_SANDBOX_SOCKET,
+)
 from pants_kolla.util_rules.per_session import PerSessionCheck
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 from pants_kolla.util_rules.worker_probe import WorkerTools

@@ -21,7 +21,7 @@ from pants_kolla.util_rules.build_image import BuiltImage
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
 from pants_kolla.util_rules.per_session import PerSession
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ async def trusted_engine_names() -> TrustedEngineNames:
     return TrustedEngineNames(engine.docker_host, names, token)
 
 
-def _load_process(image: BuiltImage, engine: EngineEndpoint, builder: BuilderPex) -> BuilderProcess:
+def _load_process(image: BuiltImage, engine: EngineEndpoint, builder: Builder) -> BuilderProcess:
     argv = (
         "load",
         "--image",
@@ -84,7 +84,7 @@ def _load_process(image: BuiltImage, engine: EngineEndpoint, builder: BuilderPex
         "loaded.json",
     )
     return BuilderProcess(
-        pex=builder.pex,
+        builder=builder,
         argv=argv,
         description=f"Loading {image.ref} into the engine",
         # An immutable input: linked into the sandbox, not copied (it can be gigabytes).
@@ -98,7 +98,7 @@ def _load_process(image: BuiltImage, engine: EngineEndpoint, builder: BuilderPex
 
 
 @rule(desc="Load an image into the Docker engine")
-async def load_image(request: LoadImageRequest, builder: BuilderPex) -> LoadedImage:
+async def load_image(request: LoadImageRequest, builder: Builder) -> LoadedImage:
     image = request.image
     engine, trusted = await MultiGet(Get(EngineEndpoint), Get(TrustedEngineNames))
     if (image.ref, image.image_id) in trusted.names:

@@ -17,7 +17,7 @@ from pants.util.logging import LogLevel
 from pants_kolla.core.errors import KollaError
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_process import BuilderProcess
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 
 INDEX_FILE = "files.json"
 
@@ -34,14 +34,14 @@ class ImageFileIndex:
 
 
 @rule(desc="Index the files of a Kolla image's own layers", level=LogLevel.DEBUG)
-async def image_file_index(request: ImageFileIndexRequest, builder: BuilderPex) -> ImageFileIndex:
+async def image_file_index(request: ImageFileIndexRequest, builder: Builder) -> ImageFileIndex:
     result = await Get(ImageBuildResult, BuildImageRequest(request.address))
     if result.image is None:
         raise KollaError(f"{result.ref} was not built: no files to index")
     output = await Get(
         ProcessResult,
         BuilderProcess(
-            pex=builder.pex,
+            builder=builder,
             argv=(
                 "file-index",
                 "--image",

@@ -31,7 +31,7 @@ from pants_kolla.core.errors import KollaError
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 
 LAYERS_FILE = "layers.json"
 
@@ -55,7 +55,7 @@ async def _parent_layout(address: Address) -> Optional[OciLayout]:
 
 
 @rule(desc="Compress a Kolla image's layers for publishing")
-async def oci_layout(request: OciLayoutRequest, builder: BuilderPex) -> OciLayout:
+async def oci_layout(request: OciLayoutRequest, builder: Builder) -> OciLayout:
     result = await Get(ImageBuildResult, BuildImageRequest(request.address))
     parent = await _parent_layout(request.address)
     if result.image is None:
@@ -64,7 +64,7 @@ async def oci_layout(request: OciLayoutRequest, builder: BuilderPex) -> OciLayou
     output = await Get(
         ProcessResult,
         BuilderProcess(
-            pex=builder.pex,
+            builder=builder,
             argv=(
                 "oci-layout",
                 "--image",

@@ -31,7 +31,7 @@ from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.image_tree_targets import ImageLink, ImageLinkRequest
 from pants_kolla.util_rules.package_lock_files import read_package_lock
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
 from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 
@@ -55,11 +55,11 @@ class ResolvedLock:
 
 
 def _lock_process(
-    address: Address, parent: ImageBuildResult, backend: BuilderBackend, builder: BuilderPex, installs: Digest
+    address: Address, parent: ImageBuildResult, backend: BuilderBackend, builder: Builder, installs: Digest
 ) -> BuilderProcess:
     assert parent.image is not None and backend.engine is not None
     return BuilderProcess(
-        pex=builder.pex,
+        builder=builder,
         argv=(
             "lock",
             "--parent",
@@ -81,7 +81,7 @@ def _lock_process(
     )
 
 
-def _rootfs_lock_process(target: Target, mirror: str, builder: BuilderPex) -> BuilderProcess:
+def _rootfs_lock_process(target: Target, mirror: str, builder: Builder) -> BuilderProcess:
     argv = [
         "rootfs-lock",
         "--suite",
@@ -92,7 +92,7 @@ def _rootfs_lock_process(target: Target, mirror: str, builder: BuilderPex) -> Bu
     for package in target[DebianPackagesField].value or ():
         argv += ["--include", package]
     return BuilderProcess(
-        pex=builder.pex,
+        builder=builder,
         argv=(*argv, "--mirror", mirror, "--out", RESOLVED_FILE),
         description=f"Resolving the .debs of {display(target.address)} with mmdebstrap",
         output_files=(RESOLVED_FILE,),
@@ -101,7 +101,7 @@ def _rootfs_lock_process(target: Target, mirror: str, builder: BuilderPex) -> Bu
 
 
 async def _image_process(
-    address: Address, requested: tuple[tuple[str, ...], ...], backend: BuilderBackend, builder: BuilderPex
+    address: Address, requested: tuple[tuple[str, ...], ...], backend: BuilderBackend, builder: Builder
 ) -> BuilderProcess:
     if backend.engine is None:
         raise KollaBuildError(
@@ -119,7 +119,7 @@ async def _image_process(
 
 
 async def _requested_and_process(
-    target: Target, builder: BuilderPex, backend: BuilderBackend
+    target: Target, builder: Builder, backend: BuilderBackend
 ) -> tuple[tuple[tuple[str, ...], ...], str, BuilderProcess | None]:
     """What the target asks apt (or mmdebstrap) for, in which scope of the lock, and the process that
     resolves it (None: nothing)."""
@@ -138,7 +138,7 @@ async def _requested_and_process(
 
 @rule(desc="Resolve an image's package lock")
 async def resolve_lock(
-    request: ResolveLockRequest, builder: BuilderPex, backend: BuilderBackend
+    request: ResolveLockRequest, builder: Builder, backend: BuilderBackend
 ) -> ResolvedLock:
     address = request.address
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))

@@ -1,6 +1,6 @@
-"""Rules: the host tools builds need, checked before any other work (the builder's PEX takes minutes to
-build on a fresh machine): one error naming every missing tool and the command that installs or starts
-it, within seconds. The checked builder PEX (`BuilderPex`), which every build takes, waits for it."""
+"""Rules: the host tools builds need, checked before any other work: one error naming every missing tool
+and the command that installs or starts it, within seconds. The checked builder (`Builder`), which every
+build takes, waits for it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import shutil
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pants.backend.python.util_rules.pex import VenvPex
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.option.global_options import GlobalOptions
 
 from pants_kolla.core.errors import KollaError
 from pants_kolla.util_rules.builder_choice import BuilderBackend
-from pants_kolla.util_rules.builder_process import UncheckedBuilderPex
+from pants_kolla.util_rules.builder_process import UncheckedBuilder
 from pants_kolla.util_rules.engine_endpoint import EngineUnreachable
 from pants_kolla.util_rules.per_session import PerSessionCheck
 from pants_kolla.util_rules.remote_execution import RemoteExecution
@@ -69,20 +68,18 @@ async def build_prerequisites(global_options: GlobalOptions) -> BuildPrerequisit
 
 
 @dataclass(frozen=True)
-class BuilderPex:
+class Builder(UncheckedBuilder):
     """The builder, once the machine (or the remote worker) has what builds need."""
-
-    pex: VenvPex
 
 
 @rule
-async def builder_pex(prerequisites: BuildPrerequisites, epoch: SourceDateEpochCheck) -> BuilderPex:
+async def checked_builder(prerequisites: BuildPrerequisites, epoch: SourceDateEpochCheck) -> Builder:
     prerequisites.checked()
-    # Both checks first: on a fresh machine without the tools, fail in seconds, not after the PEX
-    # (under remote execution they are the worker's, probed with the unchecked PEX). Every build needs
-    # this PEX, so no build runs with a future `[kolla].source_date_epoch`.
+    # Both checks first (under remote execution the tools are the worker's, probed with the unchecked
+    # builder). Every build needs the builder, so no build runs with a future `[kolla].source_date_epoch`.
     epoch.raise_failure()
-    return BuilderPex((await Get(UncheckedBuilderPex)).pex)
+    unchecked = await Get(UncheckedBuilder)
+    return Builder(unchecked.sources, unchecked.python_version)
 
 
 def rules():

@@ -29,9 +29,9 @@ from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaExtraTagsField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_process import BuilderProcess
-from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
+from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest, ImageLink, ImageLinkRequest
 from pants_kolla.util_rules.oci_layout import OciLayout, OciLayoutRequest
-from pants_kolla.util_rules.prerequisites import BuilderPex
+from pants_kolla.util_rules.prerequisites import Builder
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 
 # Where skopeo looks for credentials: only paths, never a secret.
@@ -60,11 +60,16 @@ class PublishPlan:
     not_built: tuple[str, ...]  # refs of selected images whose build failed
 
 
+def _repository(registry: str, ref: str) -> str:
+    """registry/namespace/name of an image ref (`namespace/name:tag`)."""
+    return f"{registry}/{ref.rpartition(':')[0]}"
+
+
 def _plan_entry(registry: str, result: ImageBuildResult, layout: OciLayout, extra: tuple[str, ...]) -> dict:
-    repository, _, tag = result.ref.rpartition(":")
+    tag = result.ref.rpartition(":")[2]
     assert result.image is not None
     return {
-        "repository": f"{registry}/{repository}",
+        "repository": _repository(registry, result.ref),
         "digest": layout.manifest_digest,
         "image_id": result.image.image_id,
         "tags": [tag, *extra],
@@ -90,6 +95,19 @@ async def _combined_layout(entries: list[dict], layouts: list[OciLayout]) -> Dig
     return await Get(Digest, MergeDigests([*blobs, await Get(Digest, CreateDigest, files)]))
 
 
+async def _parent_entry(registry: str, address: Address) -> dict | None:
+    """The parent's repository and manifest, selected or not: the image's shared layers are mounted from
+    there (builder/registry_mount.py). Both come from the child's own build and layout, already made."""
+    link = await Get(ImageLink, ImageLinkRequest(address))
+    if link.parent is None:
+        return None
+    result, layout = await MultiGet(
+        Get(ImageBuildResult, BuildImageRequest(link.parent.address)),
+        Get(OciLayout, OciLayoutRequest(link.parent.address)),
+    )
+    return {"repository": _repository(registry, result.ref), "digest": layout.manifest_digest}
+
+
 async def _extra_tags(address: Address) -> tuple[str, ...]:
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-kolla"))
     return tuple(wrapped.target.get(KollaExtraTagsField).value or ())
@@ -104,9 +122,10 @@ async def publish_plan(request: PublishPlanRequest, kolla: KollaSubsystem) -> Pu
     layouts = list(await MultiGet(Get(OciLayout, OciLayoutRequest(a)) for a, _ in built))
     extras = [await _extra_tags(a) for a, _ in built]
     registry = kolla.registry.rstrip("/")
+    parents = [await _parent_entry(registry, a) for a, _ in built]
     entries: list[dict] = [
-        {**_plan_entry(registry, result, layout, extra), "ref_name": f"i{i}"}
-        for i, ((_, result), layout, extra) in enumerate(zip(built, layouts, extras))
+        {**_plan_entry(registry, result, layout, extra), "ref_name": f"i{i}", "parent": parent}
+        for i, ((_, result), layout, extra, parent) in enumerate(zip(built, layouts, extras, parents))
     ]
     repositories = {a: e["repository"] for (a, _), e in zip(built, entries)}
     plan = {
@@ -137,7 +156,7 @@ class PublishProcessRequest:
 
 
 @rule(level=LogLevel.DEBUG)
-async def publish_process(request: PublishProcessRequest, builder: BuilderPex) -> InteractiveProcess:
+async def publish_process(request: PublishProcessRequest, builder: Builder) -> InteractiveProcess:
     if (await Get(RemoteExecution)).remote:
         # Pants runs interactive processes only where no remote execution is set.
         raise PublishUnderRemoteExecution(
@@ -151,7 +170,7 @@ async def publish_process(request: PublishProcessRequest, builder: BuilderPex) -
     process = await Get(
         Process,
         BuilderProcess(
-            pex=builder.pex,
+            builder=builder,
             argv=tuple(argv),
             description=request.description,
             input_digest=request.plan.plan,

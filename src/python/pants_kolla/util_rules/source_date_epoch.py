@@ -1,5 +1,5 @@
-"""Rule: `[kolla].source_date_epoch` is a time in the past, checked before any build (and before the
-builder's PEX): a future one would make builds non-reproducible, which no cache could notice."""
+"""Rule: `[kolla].source_date_epoch` is a time in the past, checked before any build: a future one would
+make builds non-reproducible, which no cache could notice."""
 
 from __future__ import annotations
 

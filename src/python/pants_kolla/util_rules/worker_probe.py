@@ -17,8 +17,12 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from pants_kolla.subsystems.builder_tool import ENGINE_NAMED_CACHE, ENGINE_SANDBOX_SOCKET
-from pants_kolla.util_rules.builder_process import BuilderProcess, UncheckedBuilderPex
+from pants_kolla.util_rules.builder_process import (
+    ENGINE_NAMED_CACHE,
+    ENGINE_SANDBOX_SOCKET,
+    BuilderProcess,
+    UncheckedBuilder,
+)
 from pants_kolla.util_rules.per_session import PerSession
 from pants_kolla.util_rules.remote_execution import RemoteExecution
 
@@ -37,11 +41,11 @@ class WorkerTools(PerSession):
 # Per session (WorkerTools is a PerSession value, the process PER_SESSION): the worker's tools may change
 # between runs.
 @rule(desc="Ask the remote worker which image builders it has", level=LogLevel.DEBUG)
-async def worker_tools(builder: UncheckedBuilderPex, remote: RemoteExecution) -> WorkerTools:
+async def worker_tools(builder: UncheckedBuilder, remote: RemoteExecution) -> WorkerTools:
     process = await Get(
         Process,
         BuilderProcess(
-            pex=builder.pex,
+            builder=builder,
             argv=("probe", "--out", "probe.json"),
             description="Asking the remote worker which image builders it has",
             output_files=("probe.json",),
