@@ -56,6 +56,9 @@ PEER_B = "Peer B: docker build loop"
 ROOTFS_REF = "kolla/debian-bookworm-rootfs:{tag}"
 SAMPLES = 3  # every timed row: the median of a few tames a busy shared machine
 COMPARED_SAMPLES = 5  # rows whose sub-second differences a target reads (the one-leaf budget)
+# The base-template row's budget is 0.8 × this reference (seconds, on a 2-core machine of this kind,
+# every step of every image rebuilt).
+BASE_CHANGED_REFERENCE = 35.5
 CHANGED_SINCE = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
 # The real-tree section's subset of images/: the infra fan-out under base plus openstack-base in both
 # types (8 builds). The service images below it need the openstack PEX files, which the peers' plain
@@ -140,17 +143,17 @@ class Bench:
             repo.pants(*args, pantsd=True)
         return self.sampled(lambda _: repo.pants(*args, pantsd=pantsd))
 
-    def first_build(self, repo: PantsRepo, *args: str) -> Timed:
+    def first_build(self, repo: PantsRepo, *args: str, pantsd: bool = False) -> Timed:
         """A first build on the shared engine, retried once: a build of this plugin can fail when an
         image it holds only by name or ID disappears from the engine meanwhile (seen with other users
         on the same engine). The retry reuses every image that did build; its time counts."""
-        first = repo.pants(*args, check=False)
+        first = repo.pants(*args, check=False, pantsd=pantsd)
         if first.returncode == 0:
             return first
         log(
             f"first build failed, retrying once (the sample's time includes the retry):\n{first.stderr[-1500:]}"
         )
-        second = repo.pants(*args)
+        second = repo.pants(*args, pantsd=pantsd)
         return Timed(
             seconds=first.seconds + second.seconds,
             returncode=0,
@@ -228,7 +231,7 @@ class Bench:
             f"{seconds(locked.median)} s vs {seconds(cold_pantsd.median)} s = {r:.2f}×",
             r <= 0.75,
         )
-        self.row(
+        floor = self.row(
             s,
             "Pants' floor: `list images::`, pantsd warm",
             PLUGIN,
@@ -239,6 +242,11 @@ class Bench:
         noop = self.row(
             s, "no-op, pantsd warm", PLUGIN, self.noop(plugin, "package", "images::", pantsd=True)
         )
+        self.check(
+            "no-op ≤ Pants' `list` floor + 0.03 s (real tree, pantsd warm)",
+            f"{seconds(noop.median)} s vs {seconds(floor.median)} s",
+            noop.median <= floor.median + 0.03,
+        )
 
         for image, scenario in (("cron", "leaf template changed (cron)"), ("base", "base template changed")):
             path = f"images/{image}/Dockerfile.j2"
@@ -247,13 +255,28 @@ class Bench:
                 plugin.write(path, synthetic.one_change(plugin.read(path)))
                 return plugin.pants("package", "images::", pantsd=True)
 
-            samples = self.sampled(changed)
+            # The leaf's target reads tenths of a second: more samples. Its first sample finds the
+            # engine's layer cache cold (the earlier build of cron was another maintainer's).
+            samples = self.sampled(changed, COMPARED_SAMPLES if image == "cron" else SAMPLES)
             note = "pantsd warm"
             if image == "cron":  # the target: no-op + the changed step's own engine time + 0.3 s
-                note += f"; the changed step's engine time: {seconds(step_seconds(plugin, image))} s"
+                step = step_seconds(plugin, image)
+                note += f"; the changed step's engine time: {seconds(step)} s"
             changes = self.row(s, scenario, PLUGIN, samples, note)
             if image == "cron":
                 leaf_builds = changes.median_builds
+                budget = noop.median + step + 0.3
+                self.check(
+                    "leaf changed ≤ no-op + the changed step's engine time + 0.3 s (real tree, cron)",
+                    f"{seconds(changes.median)} s vs {seconds(noop.median)} + {seconds(step)} + 0.3 s",
+                    changes.median <= budget,
+                )
+            else:
+                self.check(
+                    f"base changed ≤ 0.8 × {BASE_CHANGED_REFERENCE} s (real tree)",
+                    f"{seconds(changes.median)} s",
+                    changes.median <= 0.8 * BASE_CHANGED_REFERENCE,
+                )
         self.check(
             "one-leaf change builds exactly one image (real tree, cron)",
             f"{leaf_builds} built",
@@ -264,13 +287,14 @@ class Bench:
             engine.untag_all(self.tag)
             return plugin.pants("package", "images::", pantsd=True)
 
-        self.row(
+        repaired = self.row(
             s,
             "repair: engine images deleted, then package",
             PLUGIN,
             self.sampled(repair),
             "every name of the tag removed (rootfs is shared: only its name goes)",
         )
+        self.check("repair ≤ 3 s (real tree)", f"{seconds(repaired.median)} s", repaired.median <= 3)
 
         # Another maintainer per sample: every template changes, the rootfs (no template) stays a cache hit.
         other = lambda i: [f"--kolla-maintainer=bench-{self.tag}-bs{i}"]  # noqa: E731
@@ -352,12 +376,12 @@ class Bench:
             f"{seconds(noop.median)} s vs {seconds(noop_a.median)} s = {r:.2f}×",
             r <= 0.25,
         )
-        for label, samples in (("pantsd up", cold_pantsd), ("--no-pantsd", cold)):
+        for label, samples, target in (("pantsd up", cold_pantsd, 0.70), ("--no-pantsd", cold, 0.85)):
             r = ratio(samples.median, cold_b.median)
             self.check(
-                f"cold ≤ 0.8 × Peer B (real tree, engine layers cold, {label})",
+                f"cold ≤ {target} × Peer B (real tree, engine layers cold, {label})",
                 f"{seconds(samples.median)} s vs {seconds(cold_b.median)} s = {r:.2f}×",
-                r <= 0.8,
+                r <= target,
             )
 
     def publish(self) -> None:
@@ -516,14 +540,28 @@ class Bench:
             first = f"first build (reuses the N={max(smaller)} tree)" if smaller else "first build"
 
             plugin = self.plugin_repo(f"synth-{n}", synthetic.plugin_files(shape))
+            # Untimed: the rootfs all trees share (a cache hit after the real section, else built here).
+            plugin.pants("package", "images/rootfs")
 
-            def first_build(i: int) -> Timed:
-                nonce = "" if i == SAMPLES - 1 else f"-{self.tag}-{i}"
+            def write_templates(nonce: str) -> None:
                 for name in list(shape)[max(smaller, default=0) :]:
                     plugin.write(f"images/{name}/Dockerfile.j2", synthetic.template(name, nonce))
+
+            def first_build_pantsd_up(i: int) -> Timed:
+                # A pantsd of the sample's own, started by an untimed command: Pants' start is out of
+                # the time, as in the real tree's "cold, pantsd up" row; its in-memory caches are cold.
+                plugin.stop_pantsd()
+                plugin.pants("list", "images::", pantsd=True)
+                write_templates(f"-{self.tag}-p{i}")
+                return self.first_build(plugin, "package", "images::", pantsd=True)
+
+            def first_build(i: int) -> Timed:
+                write_templates("" if i == SAMPLES - 1 else f"-{self.tag}-{i}")
                 return self.first_build(plugin, "package", "images::")
 
-            self.row(s, first, PLUGIN, self.sampled(first_build))
+            first_up = self.row(s, f"{first}, pantsd up", PLUGIN, self.sampled(first_build_pantsd_up))
+            plugin.stop_pantsd()
+            first_cold = self.row(s, f"{first}, --no-pantsd", PLUGIN, self.sampled(first_build))
             noop = self.row(
                 s, "no-op, pantsd warm", PLUGIN, self.noop(plugin, "package", "images::", pantsd=True)
             )
@@ -554,8 +592,33 @@ class Bench:
             )
             plugin.stop_pantsd()
 
+            # Peer A's pantsd-up samples get repos (and maintainers) of their own: engine-cold too.
+            peer_ups = [
+                self.peer_a(plugin, f"peer-a-{n}-up", "images::", sample=SAMPLES + i) for i in range(SAMPLES)
+            ]
+
+            def peer_first_build_pantsd_up(i: int) -> Timed:
+                peer_ups[i].pants("list", "::", pantsd=True)
+                try:
+                    return peer_ups[i].pants("package", "::", pantsd=True)
+                finally:
+                    peer_ups[i].stop_pantsd()
+
+            first_up_a = self.row(s, f"{first}, pantsd up", PEER_A, self.sampled(peer_first_build_pantsd_up))
             peer_as = [self.peer_a(plugin, f"peer-a-{n}", "images::", sample=i) for i in range(SAMPLES)]
-            self.row(s, first, PEER_A, self.sampled(lambda i: peer_as[i].pants("package", "::")))
+            first_cold_a = self.row(
+                s, f"{first}, --no-pantsd", PEER_A, self.sampled(lambda i: peer_as[i].pants("package", "::"))
+            )
+            for label, mine, theirs in (
+                ("pantsd up", first_up, first_up_a),
+                ("--no-pantsd", first_cold, first_cold_a),
+            ):
+                r = ratio(mine.median, theirs.median)
+                self.check(
+                    f"first build of tiny images ≤ 0.8 × Peer A (N={n}, {label})",
+                    f"{seconds(mine.median)} s vs {seconds(theirs.median)} s = {r:.2f}×",
+                    r <= 0.8,
+                )
             peer_a = peer_as[-1]
             noop_a = self.row(
                 s, "no-op, pantsd warm", PEER_A, self.noop(peer_a, "package", "::", pantsd=True)
