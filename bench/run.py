@@ -452,8 +452,8 @@ class Bench:
         path with an empty local store: every build a remote cache hit. Docker builder throughout (the
         default here). Each cold sample has a source-date epoch and a maintainer of its own (every image,
         the rootfs included, misses the caches) and an empty local store; the remote samples share the
-        worker, whose CAS is then warm only for the builder PEX, as a CI executor's would be. The worker
-        runs the PEX files with the Python Pants runs on (the bootstrap says which)."""
+        worker, whose CAS is then warm only for the builder's modules, as a CI executor's would be. Pants'
+        pex tool runs on the worker with the Python Pants runs on (the bootstrap says which)."""
         from pants_kolla_tests.reapi_worker_fixture import RemoteWorker
 
         s = "remote execution"

@@ -95,21 +95,25 @@ class RegistrySession:
         self.login = find_login(registry)
         self.authorization = ""
 
-    def _connection(self, host: str, https: bool) -> http.client.HTTPConnection:
-        if https:
-            return http.client.HTTPSConnection(host, timeout=TIMEOUT_S)
-        return http.client.HTTPConnection(host, timeout=TIMEOUT_S)
+    @staticmethod
+    def _exchange(
+        host: str, https: bool, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """One request on a connection of its own: the response and its body, read to the end."""
+        connection_type = http.client.HTTPSConnection if https else http.client.HTTPConnection
+        conn = connection_type(host, timeout=TIMEOUT_S)
+        try:
+            conn.request(method, path, headers=headers)
+            response = conn.getresponse()
+            return response, response.read()
+        finally:
+            conn.close()
 
     def _send(self, method: str, path: str) -> http.client.HTTPResponse:
-        conn = self._connection(self.registry, not self.plain_http)
         headers = {"Content-Length": "0"}
         if self.authorization:
             headers["Authorization"] = self.authorization
-        conn.request(method, path, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        return response
+        return self._exchange(self.registry, not self.plain_http, method, path, headers)[0]
 
     def request(self, method: str, path: str, scopes: list[str]) -> http.client.HTTPResponse:
         response = self._send(method, path)
@@ -133,11 +137,8 @@ class RegistrySession:
     def _bearer(self, url: str) -> str:
         https, _, rest = url.partition("://")
         host, _, path = rest.partition("/")
-        conn = self._connection(host, https == "https")
-        conn.request("GET", "/" + path, headers={"Authorization": self._basic()} if self.login else {})
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
+        headers = {"Authorization": self._basic()} if self.login else {}
+        response, body = self._exchange(host, https == "https", "GET", "/" + path, headers)
         if response.status != 200:
             return ""
         answer = json.loads(body)
