@@ -208,21 +208,41 @@ class Bench:
         maintainer = lambda label, i: (
             [f"--kolla-maintainer=bench-{self.tag}-{label}{i}"] if i < SAMPLES - 1 else []  # noqa: E731
         )
+        # Peer B's cold loop is sampled in turn with the plugin's cold rows: all of them follow the Debian
+        # mirror's speed, which drifts over minutes, and rows sampled apart would compare the drift.
+        images_b, contexts_b = self.peer_inputs(plugin, f"{self.tag}-b", "images::")
+        plugin.pants("list", "images::", pantsd=True)  # pantsd up for the pantsd rows, as after any command
+        cold_runs, cold_pantsd_runs, cold_b_runs = sampling.sampled_in_turn(
+            [
+                lambda i: plugin.pants(*maintainer("c", i), "package", "images::"),
+                lambda i: plugin.pants(
+                    f"--kolla-maintainer=bench-{self.tag}-pantsd{i}", "package", "images::", pantsd=True
+                ),
+                lambda i: peers.timed_build_loop(images_b, contexts_b, nocache=True),
+            ],
+            SAMPLES,
+            warm_up=False,
+        )
         cold = self.row(
             s,
             "cold: Pants cache miss, engine layers cold",
             PLUGIN,
-            self.sampled(lambda i: plugin.pants(*maintainer("c", i), "package", "images::")),
+            cold_runs,
             "--no-pantsd (Pants starts: see floor rows); rootfs cached; unique LABEL ⇒ no engine layer hits",
         )
-        # The same with pantsd already up (as after any earlier command).
-        plugin.pants("list", "images::", pantsd=True)
         cold_pantsd = self.row(
             s,
             "cold, pantsd up",
             PLUGIN,
-            self.cold_pantsd(plugin, "pantsd"),
+            cold_pantsd_runs,
             "pantsd started by an earlier command; caches miss as above",
+        )
+        cold_b = self.row(
+            s,
+            "cold: Pants cache miss, engine layers cold",
+            PEER_B,
+            cold_b_runs,
+            "--no-cache; sampled in turn with the two rows above",
         )
         locked = self.locked_cold(plugin, s)
         r = ratio(locked.median, cold_pantsd.median)
@@ -349,15 +369,7 @@ class Bench:
         noop_a = self.row(s, "no-op, pantsd warm", PEER_A, self.noop(peer_a, "package", "::", pantsd=True))
         peer_a.stop_pantsd()
 
-        # Peer B: a docker build loop.
-        images_b, contexts_b = self.peer_inputs(plugin, f"{self.tag}-b", "images::")
-        cold_b = self.row(
-            s,
-            "cold: Pants cache miss, engine layers cold",
-            PEER_B,
-            loop_samples(images_b, contexts_b, nocache=True),
-            "--no-cache",
-        )
+        # Peer B (a docker build loop), cold above.
         # On this engine the first cached loop after a --no-cache one can rebuild everything (as long as
         # cold; seen in two runs, cause not established, a tiny probe does reuse --no-cache layers), so one
         # untimed pass warms the layer cache before the timed ones.
@@ -592,9 +604,19 @@ class Bench:
             )
             plugin.stop_pantsd()
 
-            # Peer A's pantsd-up samples get repos (and maintainers) of their own: engine-cold too.
+            def peer_repo(name: str, sample: int, nonce: str) -> PantsRepo:
+                # Peer A renders the plugin's templates: the same nonce scheme as the plugin's samples
+                # makes each of its samples build the images beyond the smaller tree engine-cold too (a
+                # tiny template has no maintainer LABEL to vary); the last reuses the real templates.
+                write_templates(nonce)
+                try:
+                    return self.peer_a(plugin, name, "images::", sample=sample)
+                finally:
+                    write_templates("")
+
+            # Peer A's pantsd-up samples get repos of their own: engine-cold too.
             peer_ups = [
-                self.peer_a(plugin, f"peer-a-{n}-up", "images::", sample=SAMPLES + i) for i in range(SAMPLES)
+                peer_repo(f"peer-a-{n}-up", SAMPLES + i, f"-{self.tag}-ap{i}") for i in range(SAMPLES)
             ]
 
             def peer_first_build_pantsd_up(i: int) -> Timed:
@@ -605,7 +627,10 @@ class Bench:
                     peer_ups[i].stop_pantsd()
 
             first_up_a = self.row(s, f"{first}, pantsd up", PEER_A, self.sampled(peer_first_build_pantsd_up))
-            peer_as = [self.peer_a(plugin, f"peer-a-{n}", "images::", sample=i) for i in range(SAMPLES)]
+            peer_as = [
+                peer_repo(f"peer-a-{n}", i, "" if i == SAMPLES - 1 else f"-{self.tag}-a{i}")
+                for i in range(SAMPLES)
+            ]
             first_cold_a = self.row(
                 s, f"{first}, --no-pantsd", PEER_A, self.sampled(lambda i: peer_as[i].pants("package", "::"))
             )

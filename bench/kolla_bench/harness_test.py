@@ -122,16 +122,17 @@ def test_each_change_replaces_the_last_so_every_sample_builds_the_same_steps() -
     assert twice.count("\n") == once.count("\n") == 3 and twice != once
 
 
+def recording_run(calls: list, name: str, seconds: float, built: tuple[str, ...]) -> sampling.Run:
+    def sample(i: int) -> Timed:
+        calls.append((name, i))
+        return Timed(seconds=seconds + i, returncode=0, stdout="", stderr="", built=built)
+
+    return sample
+
+
 def test_compared_rows_are_sampled_in_turn_after_an_untimed_round() -> None:
     calls: list[tuple[str, int]] = []
-
-    def run(name: str, seconds: float, built: tuple[str, ...]) -> sampling.Run:
-        def sample(i: int) -> Timed:
-            calls.append((name, i))
-            return Timed(seconds=seconds + i, returncode=0, stdout="", stderr="", built=built)
-
-        return sample
-
+    run = lambda *args: recording_run(calls, *args)  # noqa: E731
     build, floor = sampling.sampled_in_turn([run("build", 1.0, ("kolla/x:t",)), run("floor", 0.5, ())], 3)
     assert calls == [
         ("build", -1),
@@ -144,3 +145,17 @@ def test_compared_rows_are_sampled_in_turn_after_an_untimed_round() -> None:
         ("floor", 2),
     ]
     assert build == Samples((1.0, 2.0, 3.0), (1, 1, 1)) and floor == Samples((0.5, 1.5, 2.5), (0, 0, 0))
+
+
+def test_cold_rows_are_sampled_in_turn_without_an_untimed_round() -> None:
+    calls: list[tuple[str, int]] = []
+    mine, peer = sampling.sampled_in_turn(
+        [
+            recording_run(calls, "mine", 2.0, ("kolla/x:t",)),
+            recording_run(calls, "peer", 3.0, ("kolla/x:b",)),
+        ],
+        2,
+        warm_up=False,
+    )
+    assert calls == [("mine", 0), ("peer", 0), ("mine", 1), ("peer", 1)]
+    assert mine == Samples((2.0, 3.0), (1, 1)) and peer == Samples((3.0, 4.0), (1, 1))

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kolla_bench.pants_repo import PantsRepo, pants_toml
+from kolla_bench.pants_repo import PantsRepo, Timed, pants_toml
 
 # The engine is 20.10 and buildx is absent: the classic builder, as the plugin uses.
 DOCKER_ENV = {"DOCKER_BUILDKIT": "0"}
@@ -133,3 +133,9 @@ def docker_build_loop(images: list[Image], contexts: dict[str, Path], *, nocache
         if proc.returncode != 0:
             raise RuntimeError(f"docker build of {image.ref} failed:\n{proc.stderr[-3000:]}")
     return time.monotonic() - start, len(images)
+
+
+def timed_build_loop(images: list[Image], contexts: dict[str, Path], *, nocache: bool) -> Timed:
+    """`docker_build_loop` as a sample of `sampling`: every image counts as built."""
+    seconds, _ = docker_build_loop(images, contexts, nocache=nocache)
+    return Timed(seconds=seconds, returncode=0, stdout="", stderr="", built=tuple(i.ref for i in images))

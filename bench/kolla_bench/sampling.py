@@ -15,10 +15,11 @@ def sampled(run: Run, n: int) -> Samples:
     return of_runs([run(i) for i in range(n)])
 
 
-def sampled_in_turn(runs: list[Run], n: int) -> list[Samples]:
-    """One untimed round of `runs` (sample -1), then sample i of each in turn for each i: rows compared
-    with each other meet the shared machine's drift alike, and none of them times a first run."""
-    for run in runs:
+def sampled_in_turn(runs: list[Run], n: int, warm_up: bool = True) -> list[Samples]:
+    """One untimed round of `runs` (sample -1; cold runs need none: `warm_up=False`), then sample i of
+    each in turn for each i: rows compared with each other meet the shared machine's drift alike, and
+    none of them times a first run."""
+    for run in runs if warm_up else []:
         run(-1)
     rounds = [[run(i) for run in runs] for i in range(n)]
     return [of_runs([r[k] for r in rounds]) for k in range(len(runs))]

@@ -1,6 +1,7 @@
 """The builder's engine calls (builder/engine_build.py) against the real engine: a `RUN` step that prints
 nothing for longer than the client's timeout is not a lost engine, and a build leaves only what it
-loads behind (its un-normalized image and step images are removed)."""
+loads behind (its un-normalized image and step images are removed), and a load sends only the layers
+the engine lacks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import uuid
 
 import pytest
 
-from pants_kolla.builder import engine_build
+from pants_kolla.builder import docker_archive, engine_build
 from pants_kolla.builder.engine_http import EngineClient
 
 
@@ -89,3 +90,73 @@ def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path, doc
     assert docker_client.images.list(all=True, filters={"label": f"run={marker}"}) == []
     assert docker_client.images.get(parent_id)  # the parent stays
     docker_client.api.remove_image(parent_id, noprune=True)
+
+
+def layer_of(tmp_path, name: str) -> str:
+    """A one-file layer tar, unique to this test run."""
+    path = tmp_path / f"{name}.tar"
+    data = f"{name} {uuid.uuid4().hex}\n".encode()
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def archive(tmp_path, name: str, layers: list[str]) -> str:
+    """A docker-archive directory of copies of the given layer tars (write_image moves them in)."""
+    out = tmp_path / name
+    copies = []
+    for i, layer in enumerate(layers):
+        copy = tmp_path / f"{name}-{i}.tar"
+        copy.write_bytes(open(layer, "rb").read())
+        copies.append(str(copy))
+    config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"test": name}}}
+    docker_archive.write_image(str(out), config, copies, f"kolla/load-test:{name}")
+    return str(out)
+
+
+def test_a_load_sends_only_the_layers_the_engine_lacks(tmp_path, docker_client, monkeypatch) -> None:
+    """An edited image shares its leading layers with its earlier build, which the engine holds: those
+    layers are found in the engine's layer store and left out of the tar; the image loads all the same."""
+    if os.geteuid() != 0:
+        pytest.skip("the engine's storage is readable by root only")
+    bottom, middle, top = (layer_of(tmp_path, name) for name in ("bottom", "middle", "top"))
+    earlier = archive(tmp_path, "earlier", [bottom, middle])
+    edited = archive(tmp_path, "edited", [bottom, middle, top])
+    client = builder_client()
+    sent: list[int] = []
+    send = engine_build._send
+
+    def recording_send(c, d, skip):
+        sent.append(skip)
+        send(c, d, skip)
+
+    monkeypatch.setattr(engine_build, "_send", recording_send)
+    loaded = []
+    try:
+        loaded.append(engine_build.load(client, earlier))
+        loaded.append(engine_build.load(client, edited))
+        assert sent == [0, 2]  # the earlier image sent every layer, the edited one only its new top
+        image = docker_client.images.get(loaded[1])
+        assert image.attrs["RootFS"]["Layers"] == docker_archive.diff_ids(edited)
+        chain = engine_build.chain_ids(docker_archive.diff_ids(edited))
+        assert chain[0] == docker_archive.diff_ids(edited)[0] and len(set(chain)) == 3
+    finally:
+        for image_id in reversed(loaded):
+            docker_client.api.remove_image(image_id, force=True)
+
+
+def test_a_layer_gone_before_the_load_is_sent_after_all(tmp_path, docker_client, monkeypatch) -> None:
+    """The check finds a layer held, the engine no longer has it when it reads the tar (another run's
+    clean-up in between): the load is made again with every layer."""
+    bottom, top = layer_of(tmp_path, "bottom"), layer_of(tmp_path, "top")
+    image_dir = archive(tmp_path, "image", [bottom, top])
+    monkeypatch.setattr(engine_build, "_held_prefix", lambda client, layers, start: len(layers) - 1)
+    image_id = engine_build.load(builder_client(), image_dir)
+    try:
+        assert docker_client.images.get(image_id).attrs["RootFS"]["Layers"] == docker_archive.diff_ids(
+            image_dir
+        )
+    finally:
+        docker_client.api.remove_image(image_id, force=True)

@@ -66,21 +66,81 @@ def engine_has(client: EngineClient, ref: str) -> str | None:
 
 
 def load(client: EngineClient, image_dir: str, base_id: str = "") -> str:
-    """Load a docker-archive directory unless the engine already holds that image ID. When the engine
-    holds `base_id` (the parent), its layers are left out of the tar: `docker load` reads a layer file
-    only for layers it lacks, so that saves writing and copying the parent's (often gigabytes of) bytes."""
+    """Load a docker-archive directory unless the engine already holds that image ID. Layers the engine
+    holds are left out of the tar: `docker load` reads a layer file only for layers it lacks, so that
+    saves writing, copying and unpacking the parent's (often gigabytes of) bytes, and on an edit of an
+    image, those of its steps that did not change."""
     wanted = docker_archive.image_id(image_dir)
     if engine_has(client, wanted) is None:
-        present = _layers_of(client, base_id)
         layers = docker_archive.diff_ids(image_dir)
-        skip = len(present) if layers[: len(present)] == present else 0
-        with _tar_stream(image_dir, skip) as stream:
-            # The SDK returns a lazy stream: read it to the end, so that load errors (a missing
-            # layer file...) show here, not later as "No such image".
-            for chunk in client.load_image(stream):
-                if "error" in chunk:
-                    raise RuntimeError(f"docker load failed: {chunk['error']}")
+        inherited = _parent_prefix(client, layers, base_id)
+        held = _held_prefix(client, layers, inherited)
+        try:
+            _send(client, image_dir, held)
+        except LoadFailed:
+            if held == inherited:
+                raise
+            # A layer the check found was removed before the engine read the tar (another run's
+            # clean-up): send every layer but the parent's.
+            _send(client, image_dir, inherited)
     return wanted
+
+
+class LoadFailed(RuntimeError):
+    pass
+
+
+def _send(client: EngineClient, image_dir: str, skip_layers: int) -> None:
+    with _tar_stream(image_dir, skip_layers) as stream:
+        # The answer is a stream: read it to the end, so that load errors (a missing layer file...)
+        # show here, not later as "No such image".
+        for chunk in client.load_image(stream):
+            if "error" in chunk:
+                raise LoadFailed(f"docker load failed: {chunk['error']}")
+
+
+def _parent_prefix(client: EngineClient, layers: list[str], base_id: str) -> int:
+    present = _layers_of(client, base_id)
+    return len(present) if layers[: len(present)] == present else 0
+
+
+def _held_prefix(client: EngineClient, layers: list[str], start: int) -> int:
+    """How many leading layers the engine holds, counting on from `start` known ones: where its storage
+    is readable here, a layer is held when the layer store has its chain ID (moby keeps a layer under
+    the digest of itself and everything below it)."""
+    found = _layer_db(client)
+    if found is None:
+        return start
+    layer_db, chain = found, chain_ids(layers)
+
+    def stored(index: int) -> bool:
+        return os.path.isfile(os.path.join(layer_db, chain[index].split(":", 1)[1], "diff"))
+
+    # The storage found must be this engine's (a forwarded socket's engine is elsewhere): it holds the
+    # layers the engine said it holds.
+    if start and not stored(start - 1):
+        return start
+    held = start
+    while held < len(layers) and stored(held):
+        held += 1
+    return held
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """moby's layer.CreateChainID for each layer of an image, bottom first."""
+    chain: list[str] = []
+    for diff_id in diff_ids:
+        below = chain[-1] if chain else ""
+        chain.append(
+            "sha256:" + hashlib.sha256(f"{below} {diff_id}".encode()).hexdigest() if below else diff_id
+        )
+    return chain
+
+
+def _layer_db(client: EngineClient) -> str | None:
+    info = client.info()
+    path = os.path.join(info.get("DockerRootDir", ""), "image", info.get("Driver", ""), "layerdb", "sha256")
+    return path if info.get("DockerRootDir") and os.access(path, os.R_OK | os.X_OK) else None
 
 
 @contextmanager
