@@ -215,9 +215,7 @@ class Bench:
         cold_runs, cold_pantsd_runs, cold_b_runs = sampling.sampled_in_turn(
             [
                 lambda i: plugin.pants(*maintainer("c", i), "package", "images::"),
-                lambda i: plugin.pants(
-                    f"--kolla-maintainer=bench-{self.tag}-pantsd{i}", "package", "images::", pantsd=True
-                ),
+                self.cold_pantsd_run(plugin, "pantsd"),
                 lambda i: peers.timed_build_loop(images_b, contexts_b, nocache=True),
             ],
             SAMPLES,
@@ -378,7 +376,7 @@ class Bench:
             s,
             "no-op, --no-pantsd",
             PEER_B,
-            loop_samples(images_b, contexts_b, nocache=False),
+            self.sampled(lambda _: peers.timed_build_loop(images_b, contexts_b, nocache=False)),
             "fully layer-cached docker builds",
         )
 
@@ -431,13 +429,11 @@ class Bench:
         r = ratio(runs[4].median, peer.median)
         self.check("kolla-publish (push_jobs=4) faster than the engine's pushes", f"{r:.2f}×", r < 1)
 
-    def cold_pantsd(self, plugin: PantsRepo, label: str) -> Samples:
-        """Cold builds through a running pantsd: a maintainer of each sample's own (a LABEL right after
+    def cold_pantsd_run(self, plugin: PantsRepo, label: str) -> sampling.Run:
+        """A cold build through a running pantsd: a maintainer of each sample's own (a LABEL right after
         FROM in every template) makes Pants' cache and the engine's layer cache miss."""
-        return self.sampled(
-            lambda i: plugin.pants(
-                f"--kolla-maintainer=bench-{self.tag}-{label}{i}", "package", "images::", pantsd=True
-            )
+        return lambda i: plugin.pants(
+            f"--kolla-maintainer=bench-{self.tag}-{label}{i}", "package", "images::", pantsd=True
         )
 
     def locked_cold(self, plugin: PantsRepo, s: str) -> Samples:
@@ -451,7 +447,7 @@ class Bench:
             s,
             "cold, pantsd up, package locks",
             PLUGIN,
-            self.cold_pantsd(plugin, "locked"),
+            self.sampled(self.cold_pantsd_run(plugin, "locked")),
             f"{len(locks)} images locked by kolla-lock; no apt-get update, .debs from Pants' store",
         )
         for path in locks:
@@ -830,11 +826,6 @@ def step_seconds(repo: PantsRepo, image: str) -> float:
     log_text = repo.read(f"dist/images/{image}/build.log")
     timed = [float(m) for m in re.findall(r"^-- docker build: ([0-9.]+) s$", log_text, re.M)]
     return timed[-1] if timed else float("nan")
-
-
-def loop_samples(images: list[peers.Image], contexts: dict, nocache: bool) -> Samples:
-    runs = [peers.docker_build_loop(images, contexts, nocache=nocache) for _ in range(SAMPLES)]
-    return Samples(tuple(secs for secs, _ in runs), tuple(n for _, n in runs))
 
 
 def machine(load_at_start: float) -> str:

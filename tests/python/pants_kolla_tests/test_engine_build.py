@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tarfile
 import uuid
 
@@ -14,6 +15,7 @@ import pytest
 
 from pants_kolla.builder import docker_archive, engine_build
 from pants_kolla.builder.engine_http import EngineClient
+from pants_kolla_tests.tar_files import write_layer_tar
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +96,7 @@ def test_removing_a_build_keeps_its_untagged_parent(sleeper_image, tmp_path, doc
 
 def layer_of(tmp_path, name: str) -> str:
     """A one-file layer tar, unique to this test run."""
-    path = tmp_path / f"{name}.tar"
-    data = f"{name} {uuid.uuid4().hex}\n".encode()
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return str(path)
+    return write_layer_tar(tmp_path / f"{name}.tar", {name: f"{name} {uuid.uuid4().hex}\n".encode()})
 
 
 def archive(tmp_path, name: str, layers: list[str]) -> str:
@@ -108,9 +104,7 @@ def archive(tmp_path, name: str, layers: list[str]) -> str:
     out = tmp_path / name
     copies = []
     for i, layer in enumerate(layers):
-        copy = tmp_path / f"{name}-{i}.tar"
-        copy.write_bytes(open(layer, "rb").read())
-        copies.append(str(copy))
+        copies.append(str(shutil.copyfile(layer, tmp_path / f"{name}-{i}.tar")))
     config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"test": name}}}
     docker_archive.write_image(str(out), config, copies, f"kolla/load-test:{name}")
     return str(out)
