@@ -38,6 +38,14 @@ def pants_python() -> str:
     ).stdout.strip()
 
 
+def compile_modules(folder: Path) -> None:
+    """Byte-compile the modules under `folder` for the Python Pants runs on, as pip does for an installed
+    plugin's wheel and did for Pants' own backends: without it, a shell with PYTHONDONTWRITEBYTECODE set
+    (this machine's) makes every Pants start without pantsd compile the plugin again (~50 ms)."""
+    python = f"{pants_python()}/bin/python3"
+    subprocess.run([python, "-m", "compileall", "-q", str(folder)], check=True)
+
+
 @dataclass(frozen=True)
 class Timed:
     seconds: float

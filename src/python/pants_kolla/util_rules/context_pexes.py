@@ -19,8 +19,13 @@ from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestEntries, F
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import Targets, WrappedTarget, WrappedTargetRequest
 
+from pants_kolla.core.errors import KollaInputError, where
 from pants_kolla.core.install_types import InstallType
 from pants_kolla.target_types import KollaInstallTypeField
+
+
+class DuplicateContextPex(KollaInputError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,11 @@ async def context_pexes(request: ContextPexRequest) -> ContextPexes:
             continue
         name = os.path.basename(entry.path)
         if name in flat and flat[name].file_digest != entry.file_digest:
-            raise ValueError(f"{request.image.spec}: two pex_binary dependencies are both named `{name}`")
+            raise DuplicateContextPex(
+                f"{where(request.image, 'dependencies')}: two pex_binary dependencies both make "
+                f"`{name}`, and a build context has one file of each name: give one of them another "
+                "`output_path`."
+            )
         flat[name] = FileEntry(name, entry.file_digest, entry.is_executable)
     return ContextPexes(await Get(Digest, CreateDigest(flat.values())))
 

@@ -25,6 +25,7 @@ from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from pants_kolla.core.errors import KollaError
 from pants_kolla.core.mirror_credentials import split_credentials
 from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.util_rules.per_session import PerSessionCheck
@@ -34,7 +35,7 @@ SANDBOX_DIR = ".kolla_apt_auth"
 SANDBOX_FILE = f"{SANDBOX_DIR}/auth.conf"
 
 
-class AptAuthUnwritable(Exception):
+class AptAuthUnwritable(KollaError):
     pass
 
 
