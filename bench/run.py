@@ -202,10 +202,11 @@ class Bench:
     def real_tree(self) -> None:
         s = "real tree"
         plugin = self.plugin_repo("plugin")
-        # Each extra sample makes another rootfs (another source-date epoch, under a tag of its own that
-        # cleanup removes); the last sample's is the one the rest of the section builds on.
+        # Each extra sample makes another rootfs (a source-date epoch of this run's own, so that no earlier
+        # run's cache entry serves it, under a tag of its own that cleanup removes); the last sample's is
+        # the one the rest of the section builds on.
         rootfs = lambda i: (
-            [f"--kolla-tag={self.tag}-r{i}", f"--kolla-source-date-epoch={1700000000 + i}"]  # noqa: E731
+            [f"--kolla-tag={self.tag}-r{i}", f"--kolla-source-date-epoch={self.epoch + 1 + i}"]  # noqa: E731
             if i < SAMPLES - 1
             else []
         )

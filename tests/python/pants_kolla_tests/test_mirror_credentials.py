@@ -16,8 +16,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pants.option.global_options import GlobalOptions
+from pants.testutil.option_util import create_subsystem
+from pants.testutil.rule_runner import run_rule_with_mocks
 
+from pants_kolla.core.errors import KollaError
 from pants_kolla.core.mirror_credentials import split_credentials
+from pants_kolla.subsystems.kolla import KollaSubsystem
+from pants_kolla.util_rules.rootfs_mirror_auth import write_apt_auth
 from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 
 UPSTREAM = "http://deb.debian.org"
@@ -79,6 +85,18 @@ def test_split_credentials_keeps_them_out_of_the_url() -> None:
     assert mirror.url == "http://mirror.example:8080/debian/"
     assert mirror.auth_conf == "machine http://mirror.example:8080/debian\nlogin us@er\npassword p:ss\n"
     assert split_credentials("http://deb.debian.org/debian").auth_conf == ""
+
+
+def test_an_auth_file_that_cannot_be_written_is_a_plugin_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "named_caches"
+    not_a_folder.write_text("")
+    kolla = create_subsystem(KollaSubsystem, debian_mirror="http://user:secret@mirror.example/debian")
+    global_options = create_subsystem(GlobalOptions, named_caches_dir=str(not_a_folder))
+    written = run_rule_with_mocks(write_apt_auth, rule_args=[kolla, global_options])
+    assert written.url == "http://mirror.example/debian"
+    assert "Cannot write the apt auth file" in written.failure and "secret" not in written.failure
+    with pytest.raises(KollaError, match="named_caches_dir"):
+        written.raise_failure()
 
 
 def test_mirror_credentials_reach_apt_only(tmp_path, proxy, request) -> None:
