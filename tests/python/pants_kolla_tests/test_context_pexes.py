@@ -1,7 +1,7 @@
-"""The PEX files of a `source` image's build context (rule logic, Pants' mocks for the PEX builds; the
-real builds are in test_package_engine.py): the files land at the context root, binary variants get
-none, and two dependencies making files of one name are an input error naming the BUILD file, target
-and field."""
+"""The PEX files of a `source` image's build context, the rule's logic with Pants' mocks for the PEX
+builds (real ones: test_full_tree_smoke.py, whose source keystone's SBOM lists its PEX's distributions):
+the files land at the context root, binary variants get none, and two dependencies making files of one
+name are an input error naming the BUILD file, target and field."""
 
 from __future__ import annotations
 
