@@ -7,6 +7,7 @@ exports PANTS_KOLLA_PEX_CLI, while Pants itself finds its build root from the sc
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -29,9 +30,11 @@ def pants_toml(backends: list[str], extra: str = "") -> str:
     return offline_pants_toml(str(REPO / "3rdparty/pex/pex"), backends, extra)
 
 
+@functools.cache
 def pants_python() -> str:
-    """The installation of the Python 3.9 Pants runs on (its bootstrap found it): a worker on this
-    machine runs the plugin's PEX files with it."""
+    """The installation of the Python 3.9 Pants runs on (its bootstrap found it, once per bench run): a
+    worker on this machine runs the plugin's PEX files with it, and the plugin's copies are compiled for
+    it."""
     env = {**os.environ, "PANTS_KOLLA_PRINT_PYTHON": "1"}
     return subprocess.run(
         [str(REPO / "pants")], env=env, check=True, capture_output=True, text=True
