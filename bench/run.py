@@ -27,6 +27,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,16 @@ from kolla_bench.pants_repo import (  # noqa: E402
     pants_python,
     pants_toml,
 )
-from kolla_bench.table import Check, Row, Samples, checks_table, ratio, results_table, seconds  # noqa: E402
+from kolla_bench.table import (  # noqa: E402
+    Check,
+    Row,
+    Samples,
+    checks_table,
+    ratio,
+    results_table,
+    seconds,
+    spread,
+)
 from pants_kolla_tests.offline_toml import source_date_epoch_for  # noqa: E402
 
 PLUGIN = "pants-kolla"
@@ -283,26 +293,31 @@ class Bench:
 
         for image, scenario in (("cron", "leaf template changed (cron)"), ("base", "base template changed")):
             path = f"images/{image}/Dockerfile.j2"
+            steps: list[float] = []  # each sample's engine time of the changed step, from its build log
 
             def changed(_: int) -> Timed:
                 plugin.write(path, synthetic.one_change(plugin.read(path)))
-                return plugin.pants("package", "images::", pantsd=True)
+                timed = plugin.pants("package", "images::", pantsd=True)
+                steps.append(step_seconds(plugin, image))
+                return timed
 
             # The leaf's target reads tenths of a second: more samples. Its first sample finds the
             # engine's layer cache cold (the earlier build of cron was another maintainer's).
             samples = self.sampled(changed, COMPARED_SAMPLES if image == "cron" else SAMPLES)
             note = "pantsd warm"
             if image == "cron":  # the target: no-op + the changed step's own engine time + 0.3 s
-                step = step_seconds(plugin, image)
-                note += f"; the changed step's engine time: {seconds(step)} s"
+                note += f"; the changed step's engine time: {spread(steps)} s"
             changes = self.row(s, scenario, PLUGIN, samples, note)
             if image == "cron":
                 leaf_builds = changes.median_builds
-                budget = noop.median + step + 0.3
+                # Each sample against its own step's time: the engine's time for one RUN varies by
+                # more than the 0.3 s the target allows, and is not the plugin's.
+                beyond = statistics.median(t - step for t, step in zip(samples.seconds, steps))
                 self.check(
                     "leaf changed ≤ no-op + the changed step's engine time + 0.3 s (real tree, cron)",
-                    f"{seconds(changes.median)} s vs {seconds(noop.median)} + {seconds(step)} + 0.3 s",
-                    changes.median <= budget,
+                    f"{seconds(beyond)} s beyond each sample's step ({seconds(changes.median)} s, step "
+                    f"{seconds(statistics.median(steps))} s) vs {seconds(noop.median)} + 0.3 s",
+                    beyond <= noop.median + 0.3,
                 )
             else:
                 self.check(

@@ -7,7 +7,7 @@ from collections import Counter
 
 from kolla_bench import monorepo, peers, sampling, synthetic
 from kolla_bench.pants_repo import Timed
-from kolla_bench.table import Check, Row, Samples, checks_table, results_table
+from kolla_bench.table import Check, Row, Samples, checks_table, results_table, spread
 
 
 def test_tree_shape_mixes_chains_and_fan_outs_with_parents_first() -> None:
@@ -113,6 +113,10 @@ def test_samples_report_the_median_and_the_range() -> None:
     assert (row.seconds, row.low, row.high, row.count, row.builds) == (3.0, 1.0, 30.0, 3, 2)
     line = results_table([row]).splitlines()[2]
     assert "| 3.00 " in line and "1.00–30.0 (n=3)" in line
+
+
+def test_a_spread_is_the_median_then_the_fastest_and_slowest() -> None:
+    assert spread([0.41, 0.25, 0.28]) == "0.28 (0.25–0.41)"
 
 
 def test_each_change_replaces_the_last_so_every_sample_builds_the_same_steps() -> None:

@@ -66,6 +66,11 @@ def seconds(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def spread(values: Sequence[float]) -> str:
+    """The median with the fastest and slowest value: `0.28 (0.25–0.41)`."""
+    return f"{seconds(statistics.median(values))} ({seconds(min(values))}–{seconds(max(values))})"
+
+
 def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("inf")
 

@@ -92,11 +92,12 @@ class FreshEngine:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        # dockerd bind-mounts its data root onto itself, and a killed engine leaves its containers'
-        # mounts behind: unmount everything under the data root, deepest first.
-        data = str(self.root / "data")
+        # dockerd bind-mounts its data root onto itself, a killed engine leaves its containers' mounts
+        # behind, and its network namespace stays mounted under the exec root (rmtree cannot remove a
+        # mount point): unmount everything under either, deepest first.
+        owned = (str(self.root / "data") + "/", f"{self.run_dir}/")
         with open("/proc/mounts") as f:
-            mounts = [line.split()[1] for line in f if line.split()[1].startswith(data)]
+            mounts = [line.split()[1] for line in f if (line.split()[1] + "/").startswith(owned)]
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], check=False)
         shutil.rmtree(self.run_dir, ignore_errors=True)
