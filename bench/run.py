@@ -843,7 +843,9 @@ class Bench:
             Samples(tuple(render_speed.one_process_each(n)[0] for _ in range(SAMPLES))),
         )
 
-    def cleanup(self, keep: bool) -> None:
+    def cleanup(self, keep: bool, images_before: set[str]) -> None:
+        """Stop every pantsd, remove every image the run made (the engine's disk would grow by gigabytes a
+        run), and the scratch repos unless `keep`."""
         for repo in self.repos:
             repo.stop_pantsd()
         for tag in (
@@ -853,6 +855,7 @@ class Bench:
             *(f"{self.tag}-r{i}" for i in range(SAMPLES)),
         ):
             engine.untag_all(tag)
+        log(f"removed {len(engine.remove_unnamed_since(images_before))} unnamed images the run made")
         if not keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -921,6 +924,7 @@ def main() -> int:
     started = datetime.now(timezone.utc)
     load_at_start = os.getloadavg()[0]
     bench = Bench(Path(tempfile.mkdtemp(prefix="kolla-bench-")), f"bench-{uuid.uuid4().hex[:8]}")
+    images_before = engine.image_ids()
     log(f"work folder {bench.work}, tag {bench.tag}")
     try:
         if "render" in sections:
@@ -942,7 +946,7 @@ def main() -> int:
             checks_table(bench.checks),
         )
         print(tables)
-        bench.cleanup(args.keep)
+        bench.cleanup(args.keep, images_before)
     if args.write_docs:  # a completed run only: a failed one would replace the tables with part of them
         docs_tables.write_tables(DOCS_PAGE, tables)
         log(f"tables written into {DOCS_PAGE} (between the bench-table markers)")

@@ -30,5 +30,24 @@ def untag_all(tag: str) -> list[str]:
     return refs
 
 
+def image_ids() -> set[str]:
+    """Every image the engine holds, intermediate and unnamed ones too."""
+    return set(docker("images", "--all", "--quiet", "--no-trunc").split())
+
+
+def remove_unnamed_since(before: set[str]) -> list[str]:
+    """Remove the unnamed images that were not in `before`: what a run leaves once its names are gone
+    (the step images the plugin keeps for the engine's layer cache, the images a later sample took a
+    name from, the peers' intermediate images). Newest first, so children go before their parents;
+    without --force, an image still named, used by a container or under someone else's image stays."""
+    listed = docker("images", "--all", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}")
+    unnamed = [line.split()[0] for line in listed.splitlines() if line.endswith(" <none>:<none>")]
+    # `docker images` lists the newest first; an image listed twice is one image.
+    doomed = [image for image in dict.fromkeys(unnamed) if image not in before]
+    if doomed:
+        subprocess.run(["docker", "rmi", *doomed], capture_output=True, text=True)
+    return doomed
+
+
 def describe() -> str:
     return docker("version", "--format", "client {{.Client.Version}}, engine {{.Server.Version}}").strip()
