@@ -3,9 +3,7 @@ name stays trusted only while the stream is connected and reports no image event
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 import threading
 import time
 import uuid
@@ -16,8 +14,6 @@ import pytest
 
 from pants_kolla.docker_api import engine_client
 from pants_kolla.docker_api.engine_events import READ_ONLY_ACTIONS, EngineWatch
-
-REPOSITORY = "kolla/watch-test"
 
 
 def eventually(condition, timeout: float = 120.0) -> bool:
@@ -33,22 +29,6 @@ def eventually(condition, timeout: float = 120.0) -> bool:
 @pytest.fixture
 def docker_host(docker_client) -> str:
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-
-
-@pytest.fixture
-def imported(docker_client):
-    """A one-file image made from a tarball (nothing to pull, nothing to build), removed afterwards."""
-    payload = uuid.uuid4().hex.encode()
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as tar:
-        info = tarfile.TarInfo("hello")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    ref = f"{REPOSITORY}:{uuid.uuid4().hex[:10]}"
-    docker_client.api.import_image_from_data(data.getvalue(), repository=REPOSITORY, tag=ref.split(":")[1])
-    image_id = docker_client.images.get(ref).id
-    yield ref, image_id
-    docker_client.api.remove_image(image_id, force=True)
 
 
 class RecordedStream:
@@ -115,6 +95,7 @@ def quiet_attempts(attempt: Callable[[], bool | None], tries: int = 30) -> bool:
 
 def test_a_verified_name_stays_trusted_until_an_image_event(docker_client, docker_host, imported) -> None:
     ref, image_id = imported
+    repository = ref.split(":")[0]
     stream = RecordedStream()
     watch = EngineWatch(docker_host, open_events=stream)
     watch.ensure_watching()
@@ -125,7 +106,7 @@ def test_a_verified_name_stays_trusted_until_an_image_event(docker_client, docke
 
     # Any name change forgets everything, and a check made before it cannot be recorded after it.
     _, token = watch.snapshot()
-    docker_client.api.tag(image_id, REPOSITORY, "other-" + uuid.uuid4().hex[:6])
+    docker_client.api.tag(image_id, repository, "other-" + uuid.uuid4().hex[:6])
     assert eventually(lambda: watch.snapshot()[0] == frozenset())
     watch.record(token, ref, image_id)
     assert watch.snapshot()[0] == frozenset()
@@ -134,10 +115,10 @@ def test_a_verified_name_stays_trusted_until_an_image_event(docker_client, docke
     # made after it has been handled).
     assert quiet_attempts(lambda: trusted_across_a_save(docker_client, watch, stream, image_id, ref))
     other = "again-" + uuid.uuid4().hex[:6]
-    docker_client.api.tag(image_id, REPOSITORY, other)
+    docker_client.api.tag(image_id, repository, other)
     saved(docker_client, watch, stream, image_id)
     assert watch.snapshot()[0] == frozenset()
-    docker_client.api.remove_image(f"{REPOSITORY}:{other}")
+    docker_client.api.remove_image(f"{repository}:{other}")
 
 
 def test_nothing_is_trusted_without_an_engine() -> None:

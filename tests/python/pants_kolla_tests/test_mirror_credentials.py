@@ -23,7 +23,7 @@ from pants.testutil.rule_runner import run_rule_with_mocks
 from pants_kolla.core.errors import KollaError
 from pants_kolla.core.mirror_credentials import split_credentials
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.util_rules.rootfs_mirror_auth import write_apt_auth
+from pants_kolla.util_rules.rootfs_mirror_auth import NAMED_CACHE, auth_file_name, write_apt_auth
 from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 
 UPSTREAM = "http://deb.debian.org"
@@ -97,6 +97,25 @@ def test_an_auth_file_that_cannot_be_written_is_a_plugin_error(tmp_path: Path) -
     assert "Cannot write the apt auth file" in written.failure and "secret" not in written.failure
     with pytest.raises(KollaError, match="named_caches_dir"):
         written.raise_failure()
+
+
+def written_auth(named_caches: Path, mirror: str) -> str:
+    """Run the rule as a run with `mirror` would; the content of that mirror's auth file after it."""
+    kolla = create_subsystem(KollaSubsystem, debian_mirror=mirror)
+    global_options = create_subsystem(GlobalOptions, named_caches_dir=str(named_caches))
+    written = run_rule_with_mocks(write_apt_auth, rule_args=[kolla, global_options])
+    return (named_caches / NAMED_CACHE / auth_file_name(written.url)).read_text()
+
+
+def test_a_run_on_another_mirror_leaves_this_mirrors_login(tmp_path: Path) -> None:
+    """Runs at once share the named caches: a run without credentials on another mirror (any other test's
+    or checkout's build) must not empty the file a credentialed run's build is about to read."""
+    authed = "http://user:secret@mirror.example/debian"
+    assert "password secret" in written_auth(tmp_path, authed)
+    assert written_auth(tmp_path, "http://deb.debian.org/debian") == ""
+    assert "password secret" in written_auth(tmp_path, authed)
+    # The same mirror without credentials: they are gone from the disk too.
+    assert written_auth(tmp_path, "http://mirror.example/debian") == ""
 
 
 def test_mirror_credentials_reach_apt_only(tmp_path, proxy, request) -> None:

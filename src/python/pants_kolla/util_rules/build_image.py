@@ -58,7 +58,6 @@ from pants_kolla.util_rules.locked_debs import DEBS_FOLDER, LockedDebs, LockedDe
 from pants_kolla.util_rules.package_lock_files import read_package_lock
 from pants_kolla.util_rules.prerequisites import Builder
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
-from pants_kolla.util_rules.rootfs_mirror_auth import SANDBOX_FILE as APT_AUTH_FILE
 from pants_kolla.util_rules.rootfs_mirror_auth import RootfsMirror
 
 # Where an image build writes the IDs of the step images it left in the engine.
@@ -255,7 +254,7 @@ async def _root_image_run(address: Address, ref: str, target: Target, kolla: Kol
         "--mirror",
         mirror.url,
         "--apt-auth",
-        APT_AUTH_FILE,
+        mirror.auth_file,
         "--epoch",
         str(kolla.source_date_epoch),
     ]

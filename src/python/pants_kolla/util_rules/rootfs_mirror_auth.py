@@ -2,10 +2,14 @@
 
 Everything a `Process` carries (argv, env, input files) is stored with Pants' cache entries, local and
 remote. The credentials instead go to an apt `auth.conf` file in a named cache, which the build sees at
-`.kolla_apt_auth/auth.conf`: named caches are mounted by name, their content is in no key. The file is
-rewritten (emptied without credentials) every run; the builder gives it to apt for the rootfs build only
+`.kolla_apt_auth/<file>`: named caches are mounted by name, their content is in no key. Each mirror has its
+own file, named after its URL without credentials (which the build's command line holds anyway, so the
+name adds nothing to the key): runs at once against different mirrors, or the same machine's named caches
+shared by several checkouts, never overwrite each other's credentials. A mirror's file is rewritten
+(emptied without credentials) every run that uses it; the builder gives it to apt for the rootfs build only
 and removes it from the tree before it is packed. The rootfs does not depend on the credentials, so
-changing them rebuilds nothing. Runs at once with different credentials share the file (last one wins).
+changing them rebuilds nothing. Runs at once against one mirror with different credentials share its file
+(last one wins).
 
 Per session, through Pants' public mechanism: the file is written by a rule returning `PerSession`
 (util_rules/per_session.py: its `EngineAwareReturnType.cacheable()` is False, "an uncacheable value is
@@ -16,6 +20,7 @@ wrote. That rule returns a write failure instead of raising it (a raised error w
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,7 +37,6 @@ from pants_kolla.util_rules.per_session import PerSessionCheck
 
 NAMED_CACHE = "kolla_apt_auth"
 SANDBOX_DIR = ".kolla_apt_auth"
-SANDBOX_FILE = f"{SANDBOX_DIR}/auth.conf"
 
 
 class AptAuthUnwritable(KollaError):
@@ -42,13 +46,19 @@ class AptAuthUnwritable(KollaError):
 @dataclass(frozen=True)
 class RootfsMirror:
     url: str  # without credentials
+    auth_file: str  # the mirror's apt auth file, as the build sees it
     append_only_caches: FrozenDict[str, str]
 
 
-def write_auth_file(named_caches_dir: str, content: str) -> None:
+def auth_file_name(url: str) -> str:
+    """The file holding the login for the mirror at `url` (without credentials)."""
+    return f"auth-{hashlib.sha256(url.encode()).hexdigest()[:16]}.conf"
+
+
+def write_auth_file(named_caches_dir: str, url: str, content: str) -> None:
     folder = os.path.join(named_caches_dir, NAMED_CACHE)
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    path = os.path.join(folder, "auth.conf")
+    path = os.path.join(folder, auth_file_name(url))
     tmp = f"{path}.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -69,7 +79,7 @@ class AptAuthWritten(PerSessionCheck):
 async def write_apt_auth(kolla: KollaSubsystem, global_options: GlobalOptions) -> AptAuthWritten:
     mirror = split_credentials(kolla.debian_mirror)
     try:
-        write_auth_file(str(global_options.named_caches_dir), mirror.auth_conf)
+        write_auth_file(str(global_options.named_caches_dir), mirror.url, mirror.auth_conf)
     except OSError as e:
         return AptAuthWritten(
             mirror.url,
@@ -82,7 +92,9 @@ async def write_apt_auth(kolla: KollaSubsystem, global_options: GlobalOptions) -
 @rule(desc="Find the Debian mirror of rootfs builds", level=LogLevel.DEBUG)
 async def rootfs_mirror(written: AptAuthWritten) -> RootfsMirror:
     written.raise_failure()
-    return RootfsMirror(written.url, FrozenDict({NAMED_CACHE: SANDBOX_DIR}))
+    return RootfsMirror(
+        written.url, f"{SANDBOX_DIR}/{auth_file_name(written.url)}", FrozenDict({NAMED_CACHE: SANDBOX_DIR})
+    )
 
 
 def rules():
