@@ -23,7 +23,12 @@ from pants.testutil.rule_runner import run_rule_with_mocks
 from pants_kolla.core.errors import KollaError
 from pants_kolla.core.mirror_credentials import split_credentials
 from pants_kolla.subsystems.kolla import KollaSubsystem
-from pants_kolla.util_rules.rootfs_mirror_auth import NAMED_CACHE, auth_file_name, write_apt_auth
+from pants_kolla.util_rules.rootfs_mirror_auth import (
+    NAMED_CACHE,
+    AptAuthWritten,
+    auth_file_name,
+    write_apt_auth,
+)
 from pants_kolla_tests.repo_fixture import ScratchRepo, files_containing
 
 UPSTREAM = "http://deb.debian.org"
@@ -87,12 +92,17 @@ def test_split_credentials_keeps_them_out_of_the_url() -> None:
     assert split_credentials("http://deb.debian.org/debian").auth_conf == ""
 
 
+def write_apt_auth_for(named_caches: Path, mirror: str) -> AptAuthWritten:
+    """Run the rule as a Pants run with `[kolla].debian_mirror = mirror` would."""
+    kolla = create_subsystem(KollaSubsystem, debian_mirror=mirror)
+    global_options = create_subsystem(GlobalOptions, named_caches_dir=str(named_caches))
+    return run_rule_with_mocks(write_apt_auth, rule_args=[kolla, global_options])
+
+
 def test_an_auth_file_that_cannot_be_written_is_a_plugin_error(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "named_caches"
     not_a_folder.write_text("")
-    kolla = create_subsystem(KollaSubsystem, debian_mirror="http://user:secret@mirror.example/debian")
-    global_options = create_subsystem(GlobalOptions, named_caches_dir=str(not_a_folder))
-    written = run_rule_with_mocks(write_apt_auth, rule_args=[kolla, global_options])
+    written = write_apt_auth_for(not_a_folder, "http://user:secret@mirror.example/debian")
     assert written.url == "http://mirror.example/debian"
     assert "Cannot write the apt auth file" in written.failure and "secret" not in written.failure
     with pytest.raises(KollaError, match="named_caches_dir"):
@@ -100,10 +110,8 @@ def test_an_auth_file_that_cannot_be_written_is_a_plugin_error(tmp_path: Path) -
 
 
 def written_auth(named_caches: Path, mirror: str) -> str:
-    """Run the rule as a run with `mirror` would; the content of that mirror's auth file after it."""
-    kolla = create_subsystem(KollaSubsystem, debian_mirror=mirror)
-    global_options = create_subsystem(GlobalOptions, named_caches_dir=str(named_caches))
-    written = run_rule_with_mocks(write_apt_auth, rule_args=[kolla, global_options])
+    """The content of `mirror`'s auth file after a run with it."""
+    written = write_apt_auth_for(named_caches, mirror)
     return (named_caches / NAMED_CACHE / auth_file_name(written.url)).read_text()
 
 
