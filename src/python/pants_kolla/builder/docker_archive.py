@@ -18,6 +18,9 @@ from typing import IO, Callable
 
 from pants_kolla.builder import layer_tar
 
+# Builds never see the image's name (the tag is not part of what is built, nor of the cache key): the
+# archive is written under this placeholder, and the rule names it (util_rules/build_image.py).
+UNNAMED = "pants-kolla/unnamed:build"
 # Config fields that name the build container or host rather than the image.
 HOST_FIELDS = ("container", "container_config", "docker_version", "builder", "moby.buildkit.buildinfo.v1")
 

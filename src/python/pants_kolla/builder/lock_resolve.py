@@ -79,7 +79,7 @@ def cmd_rootfs_lock(args: argparse.Namespace) -> int:
     hook = os.path.abspath("resolve-hook.sh")
     with open(hook, "w") as f:
         f.write(ROOTFS_HOOK)
-    from pants_kolla.builder.cli import mmdebstrap_prefix
+    from pants_kolla.builder.root_image_commands import mmdebstrap_prefix
 
     argv = [*mmdebstrap_prefix(args, "null"), "--quiet"]
     argv += [f'--customize-hook=sh {hook} "$1" >> {os.path.abspath("resolved.txt")}', args.suite, "/dev/null"]
