@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Iterator
 
 from pants_kolla.builder import docker_archive, exit_codes
-from pants_kolla.builder.build_log import TRANSIENT, print_log_tail, timed
+from pants_kolla.builder.build_log import MIRROR_HICCUP_LINE, print_log_tail, timed
 from pants_kolla.builder.docker_archive import UNNAMED
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def _locked_debs(folder: str, builder: str, build_args: dict) -> Iterator[None]:
 def report_build_failure(log_path: str, error: ImageBuildFailed) -> int:
     """Print the log's tail and return the exit code: TRANSIENT when the log shows a mirror hiccup."""
     with open(log_path, errors="replace") as f:
-        transient = bool(TRANSIENT.search(f.read()))
+        transient = bool(MIRROR_HICCUP_LINE.search(f.read()))
     print_log_tail(log_path, f"The build failed{' (transient)' if transient else ''}: {error}")
     # The rule retries transient failures ([kolla].retries), so the count is not in this key.
     return exit_codes.TRANSIENT if transient else exit_codes.BUILD_FAILED

@@ -11,7 +11,7 @@ from typing import IO, Iterator
 
 LOG_TAIL_LINES = 30
 # Log lines of failures worth retrying (a mirror hiccup), as opposed to a broken Dockerfile.
-TRANSIENT = re.compile(
+MIRROR_HICCUP_LINE = re.compile(
     r"(Temporary failure|Could not resolve|Connection (timed out|reset|refused)|"
     r"Hash Sum mismatch|503 Service Unavailable|Unable to fetch some archives)",
     re.I,
