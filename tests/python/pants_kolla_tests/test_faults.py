@@ -1,9 +1,10 @@
 """Faults injected into real runs: Ctrl-C mid-build, the engine killed mid-build, two runs at
-once, deleted or corrupted outputs. After each, the next `package` must end correct, rebuilding exactly
-what is missing, and no image name may ever point at a partial build."""
+once, deleted or corrupted outputs, an engine without the images. After each, the next `package` must end
+correct, rebuilding exactly what is missing, and no image name may ever point at a partial build."""
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import signal
 import time
@@ -175,3 +176,23 @@ def test_deleted_or_corrupted_outputs_are_repaired_without_rebuilding(repo, dock
     assert not any(path.exists() for path in stray) and not stray[1].parent.exists()
     for name in ("base", "ok"):
         assert engine_id(docker_client, repo.ref(name)) == repo.dist_image_id(name)
+
+
+def test_an_engine_without_the_images_gets_each_back_after_its_parent(repo, tmp_path) -> None:
+    # A fresh engine beside a warm Pants cache (a new CI runner, or `docker system prune -a`): packaging the
+    # leaf builds nothing and loads its ancestors first, so each load sends only its image's own layers.
+    named_caches = f"--named-caches-dir={tmp_path / 'named-caches'}"
+    lineage = ("tiny-rootfs", "base", "ok")
+    with FreshEngine(tmp_path / "engine") as engine:
+        client = engine.client()
+        start = datetime.datetime.now()
+        run = repo.pants(named_caches, "package", "images/ok", env={"DOCKER_HOST": engine.docker_host})
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.built == []
+        ids = [engine_id(client, repo.ref(name)) for name in lineage]
+        assert None not in ids and ids[-1] == repo.dist_image_id("ok")
+        until = datetime.datetime.now() + datetime.timedelta(seconds=1)
+        loads = client.events(
+            since=start, until=until, filters={"type": "image", "event": "load"}, decode=True
+        )
+        assert [event["id"] for event in loads] == ids

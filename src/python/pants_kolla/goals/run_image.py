@@ -17,7 +17,7 @@ from pants_kolla.subsystems.kolla import KollaSubsystem
 from pants_kolla.target_types import KollaImageNameField, KollaRunArgsField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_choice import BuilderBackend
-from pants_kolla.util_rules.engine_load import LoadedImage, LoadImageRequest
+from pants_kolla.util_rules.engine_load import LoadedImage, TargetImageLoadRequest
 
 DOCKER_SEARCH_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
@@ -46,7 +46,7 @@ async def run_kolla_image(field_set: KollaImageRunFieldSet, kolla: KollaSubsyste
             f"`docker load` or `podman load` the folder it wrote (dist/images/<name>/image/, e.g. "
             f"`tar -C dist/images/<name>/image -c . | podman load`)."
         )
-    loaded = await Get(LoadedImage, LoadImageRequest(result.image))
+    loaded = await Get(LoadedImage, TargetImageLoadRequest(field_set.address, result.image))
     if loaded.error:
         raise ImageRunError(loaded.error)
     docker = await Get(BinaryPaths, BinaryPathRequest(binary_name="docker", search_path=DOCKER_SEARCH_PATH))

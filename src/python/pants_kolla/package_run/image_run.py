@@ -37,7 +37,7 @@ from pants_kolla.target_types import KollaAllowedToFailField
 from pants_kolla.util_rules.build_image import BuildImageRequest, ImageBuildResult
 from pants_kolla.util_rules.builder_choice import BuilderBackend
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
-from pants_kolla.util_rules.engine_load import LoadedImage, LoadImageRequest
+from pants_kolla.util_rules.engine_load import LoadedImage, TargetImageLoadRequest
 from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.per_session import PerSession
 from pants_kolla.util_rules.render_dockerfile import RenderDockerfileRequest, RenderedDockerfile
@@ -163,7 +163,7 @@ async def run_image(
     engine = (await Get(BuilderBackend)).engine
     loaded = None
     if result.image is not None and engine is not None:
-        loaded = await Get(LoadedImage, LoadImageRequest(result.image))
+        loaded = await Get(LoadedImage, TargetImageLoadRequest(address, result.image))
         if loaded.error:
             return dataclasses.replace(run, load_error=loaded.error)
         if outcome.status == ImageStatus.BUILT:

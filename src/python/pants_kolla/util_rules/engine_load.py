@@ -4,22 +4,28 @@ engine whose images were deleted, cf. Pants issue #13461).
 The usual answer is "it already does": with pantsd, names the engine's event stream reports unchanged
 since a run checked them are trusted without asking (engine_events.py); others are asked in-process over
 the engine's API (about a millisecond each), so a no-op run starts no process. Only an image the engine
-lacks is loaded, by the builder process, from its archive."""
+lacks is loaded, by the builder process, from its archive, after its parent: the load sends only the
+layers the engine lacks when it starts, so a parent loaded first keeps its children from each sending the
+parent's layers again."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Optional
 
+from pants.engine.addresses import Address
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from pants_kolla.core.image_tree import ImageGraph
 from pants_kolla.docker_api import engine_client, engine_events
-from pants_kolla.util_rules.build_image import BuiltImage
+from pants_kolla.util_rules.build_image import BuildImageRequest, BuiltImage, ImageBuildResult
 from pants_kolla.util_rules.builder_process import BuilderProcess
 from pants_kolla.util_rules.engine_endpoint import EngineEndpoint
+from pants_kolla.util_rules.image_tree_targets import ImageGraphRequest
 from pants_kolla.util_rules.per_session import PerSession
 from pants_kolla.util_rules.prerequisites import Builder
 
@@ -36,8 +42,17 @@ class TrustedEngineNames(PerSession):
 
 
 @dataclass(frozen=True)
+class TargetImageLoadRequest:
+    """A built target's image, loaded with the ancestors the engine lacks, oldest first."""
+
+    address: Address
+    image: BuiltImage
+
+
+@dataclass(frozen=True)
 class LoadImageRequest:
     image: BuiltImage
+    parent: Optional[LoadImageRequest] = None  # loaded first where the engine lacks this image
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,9 @@ async def load_image(request: LoadImageRequest, builder: Builder) -> LoadedImage
             return LoadedImage(image.ref, image.image_id)
     except engine_client.EngineApiError as e:
         return LoadedImage(image.ref, image.image_id, f"Tagging {image.ref} in the engine failed: {e}")
+    if request.parent is not None:
+        # A parent that fails to load is its own image's failure to report; this load then sends its layers.
+        await Get(LoadedImage, LoadImageRequest, request.parent)
     process = await Get(Process, BuilderProcess, _load_process(image, engine, builder))
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code == 0:
@@ -116,6 +134,18 @@ async def load_image(request: LoadImageRequest, builder: Builder) -> LoadedImage
     stderr = result.stderr.decode(errors="replace").strip()
     error = f"Loading {image.ref} into the engine at {engine.docker_host} failed:\n{stderr}"
     return LoadedImage(image.ref, image.image_id, error)
+
+
+@rule(desc="Load a Kolla image and its missing ancestors into the Docker engine", level=LogLevel.DEBUG)
+async def load_target_image(request: TargetImageLoadRequest) -> LoadedImage:
+    graph = await Get(ImageGraph, ImageGraphRequest((request.address,)))
+    ancestors = graph.ancestry(request.address)[1:]
+    results = await MultiGet(Get(ImageBuildResult, BuildImageRequest(n.address)) for n in ancestors)
+    parent: Optional[LoadImageRequest] = None
+    for result in reversed(results):  # oldest first; a built image's ancestors are all built
+        if result.image is not None:
+            parent = LoadImageRequest(result.image, parent)
+    return await Get(LoadedImage, LoadImageRequest(request.image, parent))
 
 
 def rules():
