@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Start or stop a private Docker engine for builds and tests.
-# Usage: .ci/dockerd.sh start|stop [STATE_DIR]   (prints the DOCKER_HOST to export on start)
+# Start, stop or empty a private Docker engine for builds and tests.
+# Usage: .ci/dockerd.sh start|stop|prune [STATE_DIR]   (prints the DOCKER_HOST to export on start;
+# prune removes every image of the engine, running or stopped)
 set -euo pipefail
-action="${1:?usage: $0 start|stop [STATE_DIR]}"
+action="${1:?usage: $0 start|stop|prune [STATE_DIR]}"
 state="${2:-${KOLLA_DOCKERD_DIR:-/var/tmp/kolla-dockerd}}"
 sock="unix://$state/docker.sock"
 
 engine_answers() { DOCKER_HOST="$sock" docker version >/dev/null 2>&1; }
+
+engine_process_runs() {
+  local pid
+  pid="$(cat "$state/dockerd.pid" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
 
 stop_and_wait() {
   local pid
@@ -39,5 +46,11 @@ case "$action" in
     echo "dockerd did not come up; last log lines:" >&2; tail -20 "$state/dockerd.log" | cut -c1-300 >&2; exit 1 ;;
   stop)
     stop_and_wait ;;
-  *) echo "usage: $0 start|stop [STATE_DIR]" >&2; exit 2 ;;
+  prune)
+    if engine_answers; then
+      DOCKER_HOST="$sock" docker image prune --all --force >/dev/null
+    elif [ -d "$state/root" ] && ! engine_process_runs; then
+      rm -rf --one-file-system "$state/root"
+    fi ;;
+  *) echo "usage: $0 start|stop|prune [STATE_DIR]" >&2; exit 2 ;;
 esac
