@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import io
 import os
 import shutil
-import tarfile
-import uuid
 
 import pytest
 
 from pants_kolla_tests import private_engine
+from pants_kolla_tests.imported_image import import_tiny_image
 from pants_kolla_tests.repo_fixture import ScratchRepo
 
 
@@ -39,15 +37,7 @@ def docker_client():
 
 @pytest.fixture
 def imported(docker_client):
-    """A one-file image made from a tarball (nothing to pull, nothing to build), removed afterwards."""
-    payload = uuid.uuid4().hex.encode()
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as tar:
-        info = tarfile.TarInfo("hello")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    repository, tag = "kolla/imported-test", uuid.uuid4().hex[:10]
-    docker_client.api.import_image_from_data(data.getvalue(), repository=repository, tag=tag)
-    image_id = docker_client.images.get(f"{repository}:{tag}").id
-    yield f"{repository}:{tag}", image_id
+    """A one-file image, removed afterwards."""
+    ref, image_id = import_tiny_image(docker_client)
+    yield ref, image_id
     docker_client.api.remove_image(image_id, force=True)

@@ -243,18 +243,29 @@ def ping(endpoint: Endpoint | str) -> str:
         return str(client.version(api_version=False).get("Version", "unknown"))
 
 
-def image_id(endpoint: Endpoint | str, name: str) -> str | None:
-    """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
+def _inspect(endpoint: Endpoint | str, name: str) -> dict | None:
     import docker.errors
 
     endpoint = as_endpoint(endpoint)
     with _engine_errors(endpoint):
         try:
-            return str(_client(endpoint).inspect_image(name)["Id"])
+            return dict(_client(endpoint).inspect_image(name))
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.APIError as e:
             raise EngineApiError(f"inspecting {name}: {e}") from e
+
+
+def image_id(endpoint: Endpoint | str, name: str) -> str | None:
+    """The ID of the image `name` (a ref or an ID) in the engine, None if it has none."""
+    image = _inspect(endpoint, name)
+    return str(image["Id"]) if image else None
+
+
+def image_tags(endpoint: Endpoint | str, name: str) -> list[str] | None:
+    """The names the image `name` holds in the engine, None if the engine has no such image."""
+    image = _inspect(endpoint, name)
+    return [str(tag) for tag in image.get("RepoTags") or ()] if image else None
 
 
 def tag(endpoint: Endpoint | str, image: str, ref: str) -> None:

@@ -3,40 +3,51 @@
 A no-op `package` would otherwise ask the engine about every image (one inspect call each). Instead, like
 pantsd watches files with inotify, it keeps one connection to the engine's event stream open in a
 background thread (`GET /events`, image events only): a name verified in one run stays trusted in later
-runs as long as that stream stayed connected and reported no image event (tag, untag, delete, load,
-import, pull, prune). Any such event, ours included, or a dropped stream (engine stopped) forgets every
-trusted name, and those images are inspected again. Without pantsd the process ends with the run, and
-nothing is ever trusted that this run did not verify itself.
+runs as long as that stream stayed connected and reported no image event that may have changed it
+(image_event_footprint.py: a `tag` of that name, an `untag` or `delete` of its image, a `load` of an
+image that holds it after...). An event about other images and names (another image's build, another
+project's `docker build -t`) leaves it trusted; an event whose effect cannot be told, or a dropped stream
+(engine stopped), forgets every trusted name. Without pantsd the process ends with the run, and nothing
+is ever trusted that this run did not verify itself.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from typing import Callable, ContextManager, Iterator, Union
 
+from pants_kolla.core.image_event_footprint import EVERYTHING, NOTHING, Footprint, TagsOf, event_footprint
 from pants_kolla.docker_api import engine_client
 
-# Events that read an image and never change what a name points at.
-READ_ONLY_ACTIONS = frozenset({"save", "push"})
 CONNECT_WAIT_SECONDS = 1.0
 # The stream starts with the events the engine logged since a moment before the request (it answers
 # before it subscribes: an event in between would be lost). Replayed events only forget names trusted
 # before, and the margin covers a remote engine's clock running a little behind ours.
 REPLAY_SECONDS = 5.0
+# The footprints of this many latest events are kept to judge a `record`; an older token is refused.
+LOGGED_EVENTS = 1024
 
 EventStream = Callable[[Union[engine_client.Endpoint, str], float], ContextManager[Iterator[dict]]]
 
 
 class EngineWatch:
     def __init__(
-        self, docker_host: engine_client.Endpoint | str, open_events: EventStream = engine_client.image_events
+        self,
+        docker_host: engine_client.Endpoint | str,
+        open_events: EventStream = engine_client.image_events,
+        tags_of: TagsOf | None = None,
     ) -> None:
         self.docker_host = docker_host
         self._open_events = open_events
+        self._tags_of = tags_of or self._engine_tags_of
         self._lock = threading.Lock()
         self._trusted: set[tuple[str, str]] = set()
-        self._generation = 0  # bumped by every event and by every (dis)connection
+        self._generation = 0  # bumped by every event that may change a name, and by every (dis)connection
+        # (generation, footprint) of the latest such events, for `record` to tell whether one touched a name.
+        self._log: collections.deque[tuple[int, Footprint]] = collections.deque(maxlen=LOGGED_EVENTS)
+        self._loaded: set[str] = set()  # images load events reached (image_event_footprint.py); watcher's
         self.events_seen = 0  # events read from the stream so far (tests wait on it, never sleep)
         self._connected = threading.Event()
         self._settled = threading.Event()  # the last start connected, or failed
@@ -63,14 +74,34 @@ class EngineWatch:
 
     def record(self, token: int | None, ref: str, image_id: str) -> None:
         """Trust `ref` → `image_id`, found in the engine after `snapshot` gave `token`, unless an event
-        came in since then (it may have changed the name after we looked)."""
+        that may have changed that name or image came in since then (after we looked, or before)."""
         with self._lock:
-            if token is not None and token == self._generation and self._connected.is_set():
+            if token is None or not self._connected.is_set() or not self._judged_since(token):
+                return
+            if not any(footprint.affects(ref, image_id) for gen, footprint in self._log if gen > token):
                 self._trusted.add((ref, image_id))
 
-    def _forget(self) -> None:
+    def _judged_since(self, token: int) -> bool:
+        """Whether every event since `token` is still in the log."""
+        oldest = self._log[0][0] if self._log else self._generation + 1
+        return token >= oldest - 1
+
+    def _apply(self, footprint: Footprint) -> None:
         self._generation += 1
-        self._trusted.clear()
+        self._log.append((self._generation, footprint))
+        if footprint.everything:
+            self._trusted.clear()
+        else:
+            self._trusted = {pair for pair in self._trusted if not footprint.affects(*pair)}
+
+    def _forget(self) -> None:
+        self._apply(EVERYTHING)
+
+    def _engine_tags_of(self, image: str) -> list | None:
+        try:
+            return engine_client.image_tags(self.docker_host, image)
+        except engine_client.EngineApiError:
+            return None
 
     def _watch(self) -> None:
         try:
@@ -80,9 +111,12 @@ class EngineWatch:
                     self._connected.set()
                 self._settled.set()
                 for event in events:
+                    # Outside the lock (a load asks the engine): a pair recorded meanwhile is judged when
+                    # the footprint is applied, as one recorded before the event.
+                    footprint = event_footprint(event, self._tags_of, self._loaded)
                     with self._lock:
-                        if event.get("Action") not in READ_ONLY_ACTIONS:
-                            self._forget()
+                        if footprint != NOTHING:
+                            self._apply(footprint)
                         self.events_seen += 1
         except Exception:  # the engine went away or answered nonsense: trust nothing, retry next run
             pass
