@@ -159,6 +159,12 @@ class Bench:
         self.repos.append(repo)
         return repo
 
+    def noop_after_unrelated_tag(self, repo: PantsRepo, sample: int) -> Timed:
+        """A no-op run right after the rootfs image gets a name outside the tree (untimed; cleanup
+        removes the name with the run's tag)."""
+        engine.docker("tag", ROOTFS_REF.format(tag=self.tag), f"bench-unrelated-{sample}:{self.tag}")
+        return repo.pants("package", "images::", pantsd=True)
+
     def noop(self, repo: PantsRepo, *args: str, pantsd: bool) -> Samples:
         """No-op runs; with pantsd, after one untimed run that starts and warms it."""
         if pantsd:
@@ -289,6 +295,14 @@ class Bench:
             "no-op ≤ Pants' `list` floor + 0.03 s (real tree, pantsd warm)",
             f"{seconds(noop.median)} s vs {seconds(floor.median)} s",
             noop.median <= floor.median + 0.03,
+        )
+        self.row(
+            s,
+            "no-op after another name's tag in the engine, pantsd warm",
+            PLUGIN,
+            self.sampled(lambda i: self.noop_after_unrelated_tag(plugin, i)),
+            "each sample after an untimed `docker tag` of a name outside the tree (as another project's "
+            "`docker build -t` ends); the engine is asked about no image",
         )
 
         for image, scenario in (("cron", "leaf template changed (cron)"), ("base", "base template changed")):
