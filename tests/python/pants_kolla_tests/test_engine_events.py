@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,16 +16,7 @@ from pants_kolla.core.image_event_footprint import READ_ONLY_ACTIONS
 from pants_kolla.docker_api import engine_client
 from pants_kolla.docker_api.engine_events import EngineWatch
 from pants_kolla_tests.imported_image import import_tiny_image
-
-
-def eventually(condition, timeout: float = 120.0) -> bool:
-    """Poll `condition` (a loaded machine may take long; a condition that holds returns at once)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+from pants_kolla_tests.polling import eventually
 
 
 @pytest.fixture

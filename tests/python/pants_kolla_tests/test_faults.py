@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import shutil
 import signal
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +14,7 @@ import docker.errors
 import pytest
 
 from pants_kolla_tests.engine_fixture import FreshEngine
+from pants_kolla_tests.polling import eventually
 from pants_kolla_tests.repo_fixture import ScratchRepo
 from pants_kolla_tests.tiny_tree import image, write_tiny_tree
 
@@ -33,10 +33,7 @@ def repo(tmp_path_factory) -> ScratchRepo:
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        time.sleep(0.5)
+    assert eventually(predicate, timeout, interval=0.5), f"timed out after {timeout:.0f} s waiting for {what}"
 
 
 def build_step_running(client, marker: str) -> bool:

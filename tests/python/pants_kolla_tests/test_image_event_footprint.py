@@ -5,7 +5,6 @@ against the real engine's events)."""
 from __future__ import annotations
 
 import queue
-import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -14,6 +13,7 @@ import pytest
 from pants_kolla.core import image_event_footprint
 from pants_kolla.core.image_event_footprint import EVERYTHING, NOTHING, event_footprint, familiar
 from pants_kolla.docker_api.engine_events import EngineWatch
+from pants_kolla_tests.polling import eventually
 
 A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
@@ -118,10 +118,7 @@ def handled(watch: EngineWatch, sent: dict, stream: ScriptedStream) -> None:
     """Send `sent` and wait until the watcher has applied it."""
     seen = watch.events_seen
     stream.events.put(sent)
-    deadline = time.monotonic() + 120
-    while watch.events_seen == seen:
-        assert time.monotonic() < deadline, "the watcher never handled the event"
-        time.sleep(0.01)
+    assert eventually(lambda: watch.events_seen > seen), "the watcher never handled the event"
 
 
 def test_a_check_is_trusted_unless_an_event_since_its_token_may_have_changed_it() -> None:

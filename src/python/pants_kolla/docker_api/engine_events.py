@@ -47,7 +47,8 @@ class EngineWatch:
         self._generation = 0  # bumped by every event that may change a name, and by every (dis)connection
         # (generation, footprint) of the latest such events, for `record` to tell whether one touched a name.
         self._log: collections.deque[tuple[int, Footprint]] = collections.deque(maxlen=LOGGED_EVENTS)
-        self._loaded: set[str] = set()  # images load events reached (image_event_footprint.py); watcher's
+        # Images load events reached (image_event_footprint.py); only the watcher thread touches it.
+        self._loaded: set[str] = set()
         self.events_seen = 0  # events read from the stream so far (tests wait on it, never sleep)
         self._connected = threading.Event()
         self._settled = threading.Event()  # the last start connected, or failed
